@@ -1,0 +1,194 @@
+"""Hook specifications: the whole contract between trackline and its plugins.
+
+A plugin is a module registered under the ``trackline`` entry-point group::
+
+    # pyproject.toml of trackline-example
+    [project.entry-points.trackline]
+    example = "trackline_example.plugin"
+
+That module defines functions decorated with ``trackline.hookimpl`` whose names match the
+specifications below. An implementation may accept any subset of a hook's parameters
+(pluggy calls hooks by keyword), so new parameters can be added without breaking plugins.
+
+Rules for plugin modules:
+
+* Importing the module must be cheap: import heavy libraries inside factories, and register
+  factories as ``"module:attribute"`` strings, which the core imports on first use.
+* Never import another plugin; what two plugins share belongs in the core.
+* A scheme or name claimed by two plugins is an error naming both; remove one plugin or
+  disable it with ``TRACKLINE_DISABLE_PLUGINS``.
+
+This module imports nothing heavy; the record types live in ``trackline.plugins.types``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # typing only: importing this module must stay free
+    import click
+
+    from trackline.plugins.types import (
+        ArtifactRepositorySpec,
+        AutologgerSpec,
+        FlavorSpec,
+        ProjectBackendSpec,
+        Register,
+        RegistryStoreSpec,
+        TrackingStoreSpec,
+    )
+
+PROJECT_NAME = "trackline"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ---- Registration hooks: called once per plugin manager, the first time the core needs them
+
+
+@hookspec
+def register_tracking_stores(register: Register[TrackingStoreSpec]) -> None:
+    """Offer tracking-store implementations keyed by URI scheme.
+
+    Call ``register(TrackingStoreSpec(schemes=(...), factory="module:attr"))`` once per
+    implementation. The factory is imported when one of its schemes is first resolved and
+    called as ``factory(store_uri, default_artifact_root)``; it returns an
+    ``trackline.store.tracking.AbstractTrackingStore``. A scheme is the part of the URI
+    before ``:`` or ``+`` (``postgresql+psycopg://…`` → ``postgresql``); plain paths have the
+    scheme ``file``.
+
+    :param register: the callback; it raises if the scheme is already taken.
+
+    Example::
+
+        @hookimpl
+        def register_tracking_stores(register):
+            register(TrackingStoreSpec(schemes=("postgresql", "mysql", "sqlite"),
+                                       factory="trackline_sql.store:SqlTrackingStore"))
+    """
+
+
+@hookspec
+def register_registry_stores(register: Register[RegistryStoreSpec]) -> None:
+    """Offer model-registry store implementations keyed by URI scheme.
+
+    Like ``register_tracking_stores``; the factory is called as ``factory(store_uri)``.
+    The registry URI defaults to the tracking URI.
+
+    Example::
+
+        @hookimpl
+        def register_registry_stores(register):
+            register(RegistryStoreSpec(schemes=("sqlite",),
+                                       factory="trackline_sql.registry:SqlRegistryStore"))
+    """
+
+
+@hookspec
+def register_artifact_repositories(register: Register[ArtifactRepositorySpec]) -> None:
+    """Offer artifact repositories keyed by URI scheme (``file``, ``s3``, ``gs``…).
+
+    The factory is called as ``factory(artifact_uri)`` and returns an
+    ``trackline.store.artifacts.ArtifactRepository`` rooted at that URI.
+
+    Example::
+
+        @hookimpl
+        def register_artifact_repositories(register):
+            register(ArtifactRepositorySpec(schemes=("file",),
+                                            factory="trackline_fsspec.local:LocalArtifactRepository"))
+    """
+
+
+@hookspec
+def register_flavors(register: Register[FlavorSpec]) -> None:
+    """Offer model flavors; each becomes ``trackline.<name>`` for users.
+
+    ``FlavorSpec(name="sklearn", module="trackline_sklearn.flavor")``: the module provides
+    ``save_model``, ``log_model`` and ``load_model`` (and ``autolog`` if the plugin has one).
+    """
+
+
+@hookspec
+def register_autologgers(register: Register[AutologgerSpec]) -> None:
+    """Offer autologgers that ``trackline.autolog()`` enables when their library is imported.
+
+    ``AutologgerSpec(name="sklearn", library="sklearn",
+    autolog="trackline_sklearn.autolog:autolog", tested=("1.3.0", "1.7.2"))``.
+    """
+
+
+@hookspec
+def register_project_backends(register: Register[ProjectBackendSpec]) -> None:
+    """Offer execution backends for projects (``trackline run --backend <name>``).
+
+    ``ProjectBackendSpec(name="local", factory="module:LocalBackend")``; the factory returns
+    an object with ``run(project_uri, entry_point, params, version, backend_config,
+    tracking_uri, experiment_id)`` returning a submitted run.
+    """
+
+
+# ---- CLI
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands or command groups to the ``trackline`` CLI.
+
+    :param cli: the root click group; call ``cli.add_command(...)`` or decorate with
+        ``@cli.command()``. Import heavy libraries inside the command, not here.
+
+    Example::
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def hello():
+                click.echo("hello")
+    """
+
+
+# ---- Run lifecycle
+
+
+@hookspec
+def run_context_tags(experiment_id: str) -> dict[str, str] | None:
+    """Return tags to add to every new run (or ``None``).
+
+    Results of all plugins are merged; built-in context (``mlflow.user``,
+    ``mlflow.source.name``, ``mlflow.source.type``, ``mlflow.source.git.commit``) comes
+    first, plugins override it, and tags passed explicitly to ``start_run`` override both.
+
+    :param experiment_id: the experiment the run is created in.
+    """
+
+
+@hookspec(firstresult=True)
+def default_experiment_id() -> str | None:
+    """Return the experiment id for runs started without one, or ``None`` to pass.
+
+    Consulted after ``set_experiment`` and the ``MLFLOW_EXPERIMENT_*`` variables, before the
+    default experiment ``"0"``. Stops at the first non-``None`` result.
+    """
+
+
+# ---- Clients and servers
+
+
+@hookspec
+def request_headers(url: str) -> dict[str, str] | None:
+    """Return HTTP headers to add to requests the REST client sends to ``url``.
+
+    Results are merged in registration order; later plugins win on conflicts.
+    """
+
+
+@hookspec
+def register_server_routes(app: Any) -> None:
+    """Add routes or middleware to the tracking server's ASGI application.
+
+    :param app: the server application object (documented by trackline-server).
+    """

@@ -1,0 +1,117 @@
+"""Registration records that plugins hand to the ``register`` callbacks of the hooks.
+
+Records are frozen dataclasses. A ``factory`` may be the object itself or a string
+``"module.path:attribute"`` that is imported only when the factory is first used, so that
+registering costs nothing (no SQLAlchemy, boto3 or torch import at start-up).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+R = TypeVar("R", contravariant=True)
+
+
+class Register(Protocol[R]):
+    """The callback a registration hook receives: call it once per record."""
+
+    def __call__(self, record: R, /) -> None: ...
+
+
+def load_object(target: str | Any) -> Any:
+    """Import ``"module:attr"`` (or ``"module"``) lazily; pass other objects through."""
+    if not isinstance(target, str):
+        return target
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in filter(None, attribute.split(".")):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _normalise_schemes(schemes: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
+    if isinstance(schemes, str):
+        schemes = (schemes,)
+    return tuple(s.lower() for s in schemes)
+
+
+@dataclass(frozen=True)
+class _SchemeRecord:
+    schemes: tuple[str, ...]
+    factory: str | Callable[..., Any]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schemes", _normalise_schemes(self.schemes))
+
+    def load(self) -> Callable[..., Any]:
+        return load_object(self.factory)
+
+
+@dataclass(frozen=True)
+class TrackingStoreSpec(_SchemeRecord):
+    """A tracking store for URI schemes; ``factory(store_uri, default_artifact_root)``."""
+
+
+@dataclass(frozen=True)
+class RegistryStoreSpec(_SchemeRecord):
+    """A model-registry store for URI schemes; ``factory(store_uri)``."""
+
+
+@dataclass(frozen=True)
+class ArtifactRepositorySpec(_SchemeRecord):
+    """An artifact repository for URI schemes; ``factory(artifact_uri)``."""
+
+
+@dataclass(frozen=True)
+class FlavorSpec:
+    """A model flavor: ``module`` provides ``save_model``/``log_model``/``load_model``.
+
+    Users reach it as ``trackline.<name>`` (e.g. ``trackline.sklearn.log_model``).
+    """
+
+    name: str
+    module: str
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name.lower())
+
+
+@dataclass(frozen=True)
+class AutologgerSpec:
+    """An autologger for one library, enabled by ``trackline.autolog()``.
+
+    ``library`` is the importable module name that triggers it (``"sklearn"``),
+    ``autolog`` the ``"module:function"`` that enables it, ``tested`` the library version
+    range the plugin's tests cover (``("1.3.0", "1.7.2")``).
+    """
+
+    name: str
+    library: str
+    autolog: str | Callable[..., Any]
+    tested: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ProjectBackendSpec:
+    """A project execution backend (``trackline run --backend <name>``)."""
+
+    name: str
+    factory: str | Callable[..., Any]
+
+
+@dataclass
+class PluginInfo:
+    """What ``trackline plugins`` shows about one registered plugin."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    provides: list[str] = field(default_factory=list)
+    error: str | None = None

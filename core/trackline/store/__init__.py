@@ -1,0 +1,1 @@
+"""Interfaces that backend plugins implement: tracking stores and artifact repositories."""

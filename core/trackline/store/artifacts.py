@@ -1,0 +1,123 @@
+"""The artifact-repository interface and the path rules every repository shares.
+
+A plugin registers a factory per URI scheme (see
+``trackline.plugins.hookspecs.register_artifact_repositories``); the factory is called as
+``factory(artifact_uri)`` and returns an ``ArtifactRepository`` rooted at that URI.
+
+All paths given to a repository are relative, POSIX-style, and checked with
+``validate_artifact_path``: no ``..`` segment, no absolute path, no NUL or backslash
+tricks, so no artifact path can escape the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tempfile
+from abc import ABC, abstractmethod
+from urllib.parse import unquote
+
+from trackline.entities import FileInfo
+from trackline.exceptions import TracklineException
+
+
+def validate_artifact_path(path: str | None) -> str:
+    """Return ``path`` normalised (``""`` for the root) or raise INVALID_PARAMETER_VALUE."""
+    if path is None or path in ("", ".", "/"):
+        return ""
+    decoded = unquote(path)
+    bad = (
+        "\x00" in decoded
+        or "\\" in decoded
+        or decoded.startswith("/")
+        or (len(decoded) > 1 and decoded[1] == ":")  # a Windows drive
+        or any(part == ".." for part in decoded.split("/"))
+    )
+    if bad:
+        raise TracklineException.invalid_parameter_value(
+            f"Invalid artifact path {path!r}: it must be relative and must not contain '..', "
+            "backslashes or NUL characters."
+        )
+    normalised = posixpath.normpath(path)
+    return "" if normalised == "." else normalised.strip("/")
+
+
+class ArtifactRepository(ABC):
+    """Files stored under one root URI (a run's or an experiment's artifact location)."""
+
+    def __init__(self, artifact_uri: str) -> None:
+        self.artifact_uri = artifact_uri
+
+    @abstractmethod
+    def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
+        """Copy one local file into ``artifact_path`` (a directory; the root by default)."""
+
+    @abstractmethod
+    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
+        """Copy the contents of a local directory into ``artifact_path``."""
+
+    @abstractmethod
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        """Direct children of ``path``, sorted by path; ``[]`` if ``path`` is a file or missing.
+
+        Paths in the result are relative to the repository root; directories have no size.
+        """
+
+    @abstractmethod
+    def _download_file(self, remote_file_path: str, local_path: str) -> None:
+        """Copy one stored file to ``local_path`` (its directory exists)."""
+
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        """Store ``data`` as ``artifact_file``; repositories may do this without a temp file."""
+        artifact_file = validate_artifact_path(artifact_file)
+        directory, name = posixpath.split(artifact_file)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, name)
+            with open(local, "wb") as f:
+                f.write(data)
+            self.log_artifact(local, directory or None)
+
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        """Delete a file or a directory tree (everything when ``artifact_path`` is empty)."""
+        raise TracklineException(
+            f"{type(self).__name__} cannot delete artifacts", "NOT_IMPLEMENTED"
+        )
+
+    def is_directory(self, path: str) -> bool:
+        path = validate_artifact_path(path)
+        if not path:
+            return True
+        return bool(self.list_artifacts(path))
+
+    def download_artifacts(self, artifact_path: str | None, dst_path: str | None = None) -> str:
+        """Download a file or a directory tree and return its local path.
+
+        ``dst_path`` must exist if given; a temporary directory is used otherwise.
+        """
+        artifact_path = validate_artifact_path(artifact_path)
+        if dst_path is None:
+            dst_path = tempfile.mkdtemp(prefix="trackline-artifacts-")
+        elif not os.path.isdir(dst_path):
+            raise TracklineException.invalid_parameter_value(
+                f"The destination path {dst_path!r} does not exist or is not a directory."
+            )
+        dst_path = os.path.abspath(dst_path)
+        if self.is_directory(artifact_path):
+            self._download_tree(artifact_path, dst_path)
+        else:
+            self._download_one(artifact_path, dst_path)
+        return os.path.join(dst_path, *artifact_path.split("/")) if artifact_path else dst_path
+
+    def _download_one(self, remote: str, dst_root: str) -> None:
+        local = os.path.join(dst_root, *remote.split("/"))
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        self._download_file(remote, local)
+
+    def _download_tree(self, remote_dir: str, dst_root: str) -> None:
+        os.makedirs(os.path.join(dst_root, *remote_dir.split("/")) if remote_dir else dst_root,
+                    exist_ok=True)
+        for info in self.list_artifacts(remote_dir or None):
+            if info.is_dir:
+                self._download_tree(info.path, dst_root)
+            else:
+                self._download_one(info.path, dst_root)

@@ -1,0 +1,197 @@
+"""The tracking-store interface every tracking backend implements.
+
+A plugin registers a factory for one or more URI schemes (see
+``trackline.plugins.hookspecs.register_tracking_stores``); the factory is called as
+``factory(store_uri, default_artifact_root)`` and returns an ``AbstractTrackingStore``.
+
+Contract (the conformance kit in ``trackline.testing`` checks every line of it):
+
+* Ids: experiment ids and run ids are strings. Run ids are 32-char uuid4 hex.
+* Validation of keys, values and limits is done by the store with ``trackline.validation``,
+  so that every entry point (client, REST server, sync) gets the same rules.
+* A write either happens whole or not at all: ``log_batch`` with one bad element stores nothing.
+* Writes to a deleted run, or creating a run in a deleted experiment, fail with
+  INVALID_PARAMETER_VALUE.
+* Unknown ids fail with RESOURCE_DOES_NOT_EXIST.
+* Search filters and order_by clauses are parsed with ``trackline.search`` and must be
+  evaluated by the backend (SQL, remote server…), never by loading everything into Python
+  when the backend can do better.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from trackline.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+)
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+SEARCH_MAX_RESULTS_THRESHOLD = 50000
+
+
+class AbstractTrackingStore(ABC):
+    """Experiments, runs, metrics, params, tags and dataset inputs."""
+
+    # -- experiments -----------------------------------------------------------------------
+
+    @abstractmethod
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[RunTag] = ()
+    ) -> str:
+        """Create an experiment and return its id.
+
+        ``artifact_location`` defaults to ``<default artifact root>/<experiment id>``.
+        A name in use (even by a deleted experiment) fails with RESOURCE_ALREADY_EXISTS.
+        """
+
+    @abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment, deleted or not; unknown ids fail with RESOURCE_DOES_NOT_EXIST."""
+
+    @abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with this name (deleted ones included), or ``None``."""
+
+    @abstractmethod
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """One page of experiments; default order ``creation_time DESC, experiment_id ASC``."""
+
+    @abstractmethod
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+
+    @abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft delete: the experiment and all its runs become ``deleted``."""
+
+    @abstractmethod
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Undo ``delete_experiment``; the runs deleted with it come back too."""
+
+    @abstractmethod
+    def set_experiment_tag(self, experiment_id: str, tag: RunTag) -> None: ...
+
+    @abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # -- runs ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None,
+        start_time: int | None,
+        tags: Sequence[RunTag],
+        run_name: str | None,
+    ) -> Run:
+        """Create a RUNNING run.
+
+        ``run_name`` and the ``mlflow.runName`` tag are kept equal: a missing name is taken
+        from the tag, or generated (``adjective-noun-NNN``) and written to the tag; a name that
+        differs from the tag fails with INVALID_PARAMETER_VALUE.
+        """
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """The run with its latest metrics, params, tags and dataset inputs."""
+
+    @abstractmethod
+    def update_run_info(
+        self,
+        run_id: str,
+        run_status: int | str | None,
+        end_time: int | None,
+        run_name: str | None,
+    ) -> RunInfo:
+        """Change only what is given; a new ``run_name`` also rewrites ``mlflow.runName``."""
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> None: ...
+
+    @abstractmethod
+    def restore_run(self, run_id: str) -> None: ...
+
+    @abstractmethod
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """One page of runs; default order ``start_time DESC, run_id ASC``."""
+
+    # -- logging ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Store all of it or none of it (see the module docstring for the rules)."""
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, params=[param])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, tags=[tag])
+
+    @abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag; a missing tag fails with RESOURCE_DOES_NOT_EXIST."""
+
+    @abstractmethod
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
+        """Record dataset inputs; the same dataset (name, digest) is stored once per experiment."""
+
+    @abstractmethod
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        """Every point of one metric, ordered by step then timestamp; paged if max_results."""
+
+    # -- garbage collection ----------------------------------------------------------------
+
+    def get_deleted_run_ids(self, older_than_ms: int | None = None) -> list[str]:
+        """Ids of deleted runs (deleted more than ``older_than_ms`` ago), for ``trackline gc``."""
+        raise NotImplementedError
+
+    def hard_delete_run(self, run_id: str) -> None:
+        """Erase a run and everything logged to it (not its artifacts: gc does those)."""
+        raise NotImplementedError
+
+    def hard_delete_experiment(self, experiment_id: str) -> None:
+        """Erase an experiment and its runs."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""

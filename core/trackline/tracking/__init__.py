@@ -1,0 +1,1 @@
+"""The tracking API: the fluent functions and the client."""
