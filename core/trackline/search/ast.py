@@ -8,7 +8,7 @@ The tree is deliberately tiny: comparisons, AND, OR.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 # What a key names. Run filters use all five; experiment filters use "attribute" and "tag".
 Entity = Literal["attribute", "metric", "param", "tag", "dataset"]
@@ -18,7 +18,7 @@ Operator = Literal[
     "=", "!=", ">", ">=", "<", "<=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL"
 ]
 
-Value = Union[str, float, int, tuple, None]
+Value = str | float | int | tuple | None
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Or:
     operands: tuple[Node, ...]
 
 
-Node = Union[Comparison, And, Or]
+Node = Comparison | And | Or
 
 
 @dataclass(frozen=True)
