@@ -47,9 +47,7 @@ TEMPORARILY_UNAVAILABLE = "TEMPORARILY_UNAVAILABLE"
 class TracklineException(Exception):
     """The one exception type of the tracking API; ``MlflowException`` is an alias."""
 
-    def __init__(
-        self, message: Any, error_code: str = INTERNAL_ERROR, **details: Any
-    ) -> None:
+    def __init__(self, message: Any, error_code: str = INTERNAL_ERROR, **details: Any) -> None:
         self.message = str(message)
         self.error_code = error_code if error_code in _HTTP_STATUS else INTERNAL_ERROR
         self.details = details

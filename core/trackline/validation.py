@@ -185,9 +185,7 @@ def param_conflict_message(run_id: str, conflicts: Sequence[tuple[str, str, str]
 
 def validate_experiment_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise _invalid(
-            f"Invalid experiment name {name!r}: it must be a non-empty string."
-        )
+        raise _invalid(f"Invalid experiment name {name!r}: it must be a non-empty string.")
     if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
         raise _invalid(
             f"Invalid experiment name of length {len(name)}: the limit is "

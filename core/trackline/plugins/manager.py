@@ -162,8 +162,12 @@ class TracklinePluginManager(pluggy.PluginManager):
 
     def _build_registry(self) -> Registry:
         reg = Registry()
-        self._collect("register_tracking_stores", reg.tracking_stores, _by_schemes, "tracking store")
-        self._collect("register_registry_stores", reg.registry_stores, _by_schemes, "registry store")
+        self._collect(
+            "register_tracking_stores", reg.tracking_stores, _by_schemes, "tracking store"
+        )
+        self._collect(
+            "register_registry_stores", reg.registry_stores, _by_schemes, "registry store"
+        )
         self._collect(
             "register_artifact_repositories",
             reg.artifact_repositories,
@@ -172,7 +176,9 @@ class TracklinePluginManager(pluggy.PluginManager):
         )
         self._collect("register_flavors", reg.flavors, _by_name, "flavor")
         self._collect("register_autologgers", reg.autologgers, _by_name, "autologger")
-        self._collect("register_project_backends", reg.project_backends, _by_name, "project backend")
+        self._collect(
+            "register_project_backends", reg.project_backends, _by_name, "project backend"
+        )
         return reg
 
     def _collect(
@@ -223,10 +229,7 @@ class TracklinePluginManager(pluggy.PluginManager):
             if plugin is None:
                 continue
             dist = self._distributions.get(name)
-            hooks = sorted(
-                caller.name
-                for caller in self.get_hookcallers(plugin) or []
-            )
+            hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or [])
             infos.append(
                 PluginInfo(
                     name=name,

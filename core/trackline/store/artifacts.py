@@ -114,8 +114,10 @@ class ArtifactRepository(ABC):
         self._download_file(remote, local)
 
     def _download_tree(self, remote_dir: str, dst_root: str) -> None:
-        os.makedirs(os.path.join(dst_root, *remote_dir.split("/")) if remote_dir else dst_root,
-                    exist_ok=True)
+        os.makedirs(
+            os.path.join(dst_root, *remote_dir.split("/")) if remote_dir else dst_root,
+            exist_ok=True,
+        )
         for info in self.list_artifacts(remote_dir or None):
             if info.is_dir:
                 self._download_tree(info.path, dst_root)
