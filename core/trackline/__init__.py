@@ -21,7 +21,16 @@ _LAZY: dict[str, str] = {
     "MlflowClient": "trackline.tracking.client",
     "ActiveRun": "trackline.tracking.fluent",
 }
-_LAZY_MODULES = {"entities", "exceptions", "validation", "search", "store", "plugins", "artifacts"}
+_LAZY_MODULES = {
+    "artifacts",
+    "data",
+    "entities",
+    "exceptions",
+    "plugins",
+    "search",
+    "store",
+    "validation",
+}
 
 from trackline.tracking._names import FLUENT_NAMES  # noqa: E402  (a tiny tuple of names)
 
