@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from urllib.parse import unquote
 
 from trackline.entities import FileInfo
-from trackline.exceptions import TracklineException
+from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 
 
 def validate_artifact_path(path: str | None) -> str:
@@ -70,6 +71,11 @@ class ArtifactRepository(ABC):
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
         """Store ``data`` as ``artifact_file``; repositories may do this without a temp file."""
         artifact_file = validate_artifact_path(artifact_file)
+        if not artifact_file:
+            # "" or "/" is the root directory: there is no file name to write to.
+            raise TracklineException.invalid_parameter_value(
+                "log_bytes needs a file name, not the artifact root."
+            )
         directory, name = posixpath.split(artifact_file)
         with tempfile.TemporaryDirectory() as tmp:
             local = os.path.join(tmp, name)
@@ -84,6 +90,11 @@ class ArtifactRepository(ABC):
         )
 
     def is_directory(self, path: str) -> bool:
+        """Whether ``path`` is a directory (the root always is).
+
+        The default asks ``list_artifacts``, so an empty directory counts as missing;
+        repositories that can tell (a local file system) should override this.
+        """
         path = validate_artifact_path(path)
         if not path:
             return True
@@ -92,34 +103,54 @@ class ArtifactRepository(ABC):
     def download_artifacts(self, artifact_path: str | None, dst_path: str | None = None) -> str:
         """Download a file or a directory tree and return its local path.
 
-        ``dst_path`` must exist if given; a temporary directory is used otherwise.
+        ``dst_path`` must exist if given; a temporary directory is used otherwise (and
+        removed again if the download fails). A missing file raises RESOURCE_DOES_NOT_EXIST.
         """
         artifact_path = validate_artifact_path(artifact_path)
-        if dst_path is None:
-            dst_path = tempfile.mkdtemp(prefix="trackline-artifacts-")
-        elif not os.path.isdir(dst_path):
+        if dst_path is not None and not os.path.isdir(dst_path):
             raise TracklineException.invalid_parameter_value(
                 f"The destination path {dst_path!r} does not exist or is not a directory."
             )
-        dst_path = os.path.abspath(dst_path)
-        if self.is_directory(artifact_path):
-            self._download_tree(artifact_path, dst_path)
-        else:
-            self._download_one(artifact_path, dst_path)
-        return os.path.join(dst_path, *artifact_path.split("/")) if artifact_path else dst_path
+        own_tmp = dst_path is None
+        dst_path = os.path.abspath(
+            tempfile.mkdtemp(prefix="trackline-artifacts-") if dst_path is None else dst_path
+        )
+        try:
+            if self.is_directory(artifact_path):
+                self._download_tree(artifact_path, dst_path)
+            else:
+                self._download_one(artifact_path, dst_path)
+        except BaseException:
+            if own_tmp:  # the caller never saw this directory: do not leak it
+                shutil.rmtree(dst_path, ignore_errors=True)
+            raise
+        return _local_path(dst_path, artifact_path)
 
     def _download_one(self, remote: str, dst_root: str) -> None:
-        local = os.path.join(dst_root, *remote.split("/"))
+        local = _local_path(dst_root, remote)
         os.makedirs(os.path.dirname(local), exist_ok=True)
-        self._download_file(remote, local)
+        try:
+            self._download_file(remote, local)
+        except FileNotFoundError as exc:
+            raise TracklineException(
+                f"No artifact at {remote!r} under {self.artifact_uri!r}.",
+                RESOURCE_DOES_NOT_EXIST,
+            ) from exc
 
     def _download_tree(self, remote_dir: str, dst_root: str) -> None:
-        os.makedirs(
-            os.path.join(dst_root, *remote_dir.split("/")) if remote_dir else dst_root,
-            exist_ok=True,
-        )
+        os.makedirs(_local_path(dst_root, remote_dir), exist_ok=True)
         for info in self.list_artifacts(remote_dir or None):
             if info.is_dir:
                 self._download_tree(info.path, dst_root)
             else:
                 self._download_one(info.path, dst_root)
+
+
+def _local_path(dst_root: str, remote: str) -> str:
+    """Where ``remote`` lands under ``dst_root``.
+
+    Listed paths come from the store, and object stores accept keys such as
+    ``a/../../x``: validating them again keeps a download inside ``dst_root``.
+    """
+    remote = validate_artifact_path(remote)
+    return os.path.join(dst_root, *remote.split("/")) if remote else dst_root

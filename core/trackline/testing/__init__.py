@@ -1,0 +1,25 @@
+"""The conformance kit: behavioural tests any store or repository implementation can run.
+
+Each module holds a *contract*, a plain pytest test class whose name does not start with
+``Test`` (so pytest does not collect it by itself). A plugin runs the contract against its
+implementation by subclassing it in its own test suite and providing the fixtures the
+contract documents; every test of the contract then runs against that implementation::
+
+    # plugins/<name>/tests/test_conformance.py
+    import pytest
+    from trackline.testing.artifacts import ArtifactRepositoryContract
+
+    class TestMyRepository(ArtifactRepositoryContract):
+        @pytest.fixture
+        def repo(self, tmp_path):
+            yield MyRepository(str(tmp_path / "root"))
+
+Contracts:
+
+* ``trackline.testing.artifacts.ArtifactRepositoryContract`` — artifact repositories
+  (``trackline.store.artifacts.ArtifactRepository``).
+* ``trackline.testing.tracking`` — tracking stores.
+
+The contracts import pytest; nothing else in trackline imports this package, so pytest
+stays a test-only dependency. Importing ``trackline.testing`` itself imports nothing.
+"""
