@@ -137,3 +137,19 @@ def test_gc_tracking_uri_option(invoke, run_id, store_env, monkeypatch):
     assert f"Run with ID {run_id} has been permanently deleted." in out
     monkeypatch.setenv("TRACKLINE_TRACKING_URI", store_env["TRACKLINE_TRACKING_URI"])
     assert not _exists(invoke, run_id)
+
+
+class _StoreWithoutGc:
+    """A duck-typed store: gc must refuse it before touching anything."""
+
+    def get_deleted_run_ids(self, older_than_ms=None):
+        raise AssertionError("gc must not start on a store that cannot finish")
+
+
+def test_gc_refuses_a_store_without_gc_support(invoke, monkeypatch):
+    from trackline.tracking import uri
+
+    monkeypatch.setattr(uri, "get_tracking_store", lambda _uri=None: _StoreWithoutGc())
+    result = invoke("gc", code=1)
+    assert "Error: The tracking store _StoreWithoutGc does not support gc" in result.output
+    assert "hard_delete_run, hard_delete_experiment" in result.output

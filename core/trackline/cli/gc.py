@@ -16,14 +16,15 @@ import click
 
 from trackline.cli._common import split_ids
 from trackline.exceptions import TracklineException
+from trackline.store.tracking import AbstractTrackingStore
 
 if TYPE_CHECKING:
     from trackline.entities import Experiment
-    from trackline.store.tracking import AbstractTrackingStore
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNIT_MS = (86_400_000, 3_600_000, 60_000, 1_000)
 _PAGE_SIZE = 1000
+_GC_METHODS = ("get_deleted_run_ids", "hard_delete_run", "hard_delete_experiment")
 
 
 class Duration(click.ParamType):
@@ -99,17 +100,27 @@ def gc(
     from trackline.tracking.uri import get_tracking_store
 
     store = get_tracking_store(backend_store_uri or tracking_uri)
-    try:
-        plan = _plan(store, older_than, split_ids(run_ids), split_ids(experiment_ids))
-        for run_id in plan.run_ids:
-            _erase_run(store, run_id, artifacts_destination)
-        for experiment_id in plan.experiment_ids:
-            store.hard_delete_experiment(experiment_id)
-            click.echo(f"Experiment with ID {experiment_id} has been permanently deleted.")
-    except NotImplementedError as exc:
+    _check_supports_gc(store)
+    plan = _plan(store, older_than, split_ids(run_ids), split_ids(experiment_ids))
+    for run_id in plan.run_ids:
+        _erase_run(store, run_id, artifacts_destination)
+    for experiment_id in plan.experiment_ids:
+        store.hard_delete_experiment(experiment_id)
+        click.echo(f"Experiment with ID {experiment_id} has been permanently deleted.")
+
+
+def _check_supports_gc(store: AbstractTrackingStore) -> None:
+    # Checked up front: finding out halfway would leave artifacts deleted but runs kept.
+    missing = [
+        name
+        for name in _GC_METHODS
+        if getattr(type(store), name, None) in (None, getattr(AbstractTrackingStore, name))
+    ]
+    if missing:
         raise click.ClickException(
-            f"The tracking store {type(store).__name__} does not support gc."
-        ) from exc
+            f"The tracking store {type(store).__name__} does not support gc "
+            f"(it lacks {', '.join(missing)})."
+        )
 
 
 def _plan(
