@@ -77,3 +77,18 @@ def test_installed_plugins_are_listed():
     assert sql[0]["distribution"] == "trackline-sql"
     assert "tracking store: sqlite" in sql[0]["provides"]
     assert "command: db" in sql[0]["provides"]
+
+
+def test_sql_plugin_adds_db_upgrade(tmp_path):
+    """A real plugin command: trackline-sql's ``db upgrade``, reached through the lazy group."""
+    if not any(
+        e["name"] == "sql"
+        for e in json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).stdout)
+    ):
+        pytest.skip("trackline-sql is not installed")
+    uri = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = CliRunner().invoke(cli, ["db", "upgrade", uri])
+    assert result.exit_code == 0, result.output
+    again = CliRunner().invoke(cli, ["db", "upgrade", uri])
+    assert again.exit_code == 0, again.output
+    assert "up to date" in again.output
