@@ -112,9 +112,9 @@ def create(
     if parent_run_id is not None:
         tag_values[PARENT_RUN_ID_TAG] = _check_parent(parent_run_id, experiment_id)
     # The same context tags (user, source, git commit, plugins') as a run from Python.
-    from trackline.tracking.fluent import _context_tags
+    from trackline.tracking.fluent import resolve_context_tags
 
-    all_tags = {**_context_tags(experiment_id), **tag_values}
+    all_tags = {**resolve_context_tags(experiment_id), **tag_values}
     run = tracking.create_run(experiment_id, tags=all_tags, run_name=run_name)
     tracking.set_terminated(run.info.run_id, status.upper())
     click.echo(run.info.run_id)

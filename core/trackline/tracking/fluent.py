@@ -223,7 +223,8 @@ def last_active_run() -> Run | None:
     return get_run(_state.last_run_id) if _state.last_run_id else None
 
 
-def _context_tags(experiment_id: str) -> dict[str, str]:
+def resolve_context_tags(experiment_id: str) -> dict[str, str]:
+    """Tags every new run gets: plugin context, then MLFLOW_RUN_CONTEXT (a JSON object)."""
     from trackline.plugins.manager import get_plugin_manager
 
     results = get_plugin_manager().hook.run_context_tags(experiment_id=experiment_id)
@@ -330,7 +331,7 @@ def _create_run(
                 f"description and the {NOTE_TAG} tag disagree; give only one of them."
             )
         user_tags[NOTE_TAG] = description
-    all_tags = _context_tags(exp_id)
+    all_tags = resolve_context_tags(exp_id)
     if parent_run_id is not None:
         all_tags[PARENT_RUN_ID_TAG] = parent_run_id
     if run_name is not None:

@@ -31,15 +31,9 @@ def env(name: str, default: str | None = None) -> str | None:
     return default
 
 
-def _normalise(uri: str | Path) -> str:
-    uri = str(uri)
-    # A bare path means a local store; "file:" URIs are kept as given.
-    return uri
-
-
 def set_tracking_uri(uri: str | Path | None) -> None:
     global _tracking_uri
-    _tracking_uri = None if uri is None else _normalise(uri)
+    _tracking_uri = None if uri is None else str(uri)
 
 
 def is_tracking_uri_set() -> bool:
@@ -54,7 +48,7 @@ def get_tracking_uri() -> str:
 
 def set_registry_uri(uri: str | Path | None) -> None:
     global _registry_uri
-    _registry_uri = None if uri is None else _normalise(uri)
+    _registry_uri = None if uri is None else str(uri)
 
 
 def get_registry_uri() -> str:
