@@ -18,7 +18,12 @@ Contracts:
 
 * ``trackline.testing.artifacts.ArtifactRepositoryContract`` — artifact repositories
   (``trackline.store.artifacts.ArtifactRepository``).
-* ``trackline.testing.tracking`` — tracking stores.
+* ``trackline.testing.tracking.TrackingStoreContract`` — tracking stores
+  (``trackline.store.tracking.AbstractTrackingStore``).
+
+Fixtures for plugin tests (a fresh plugin manager, throwaway plugins, a temporary tracking
+URI) live in the opt-in pytest plugin ``trackline.testing.pytest_plugin``; enable it with
+``pytest_plugins = ["trackline.testing.pytest_plugin"]``.
 
 The contracts import pytest; nothing else in trackline imports this package, so pytest
 stays a test-only dependency. Importing ``trackline.testing`` itself imports nothing.
