@@ -515,7 +515,9 @@ class ArtifactRepositoryContract:
         local = populated.download_artifacts("a.txt", str(dst))
         assert Path(local).read_bytes() == SAMPLE_TREE["a.txt"]
 
-    @pytest.mark.parametrize("path", ["missing.txt", "nested/missing.txt", "no/such/dir/f"])
+    @pytest.mark.parametrize(
+        "path", ["missing.txt", "nested/missing.txt", "no/such/dir/f", "a.txt/below-a-file"]
+    )
     def test_download_missing_file_raises_clearly(self, populated, dst: Path, path: str):
         with pytest.raises(TracklineException) as exc_info:
             populated.download_artifacts(path, str(dst))
@@ -605,6 +607,7 @@ class ArtifactRepositoryContract:
         self._require_delete(populated)
         populated.delete_artifacts("missing")
         populated.delete_artifacts("nested/missing/deeper")
+        populated.delete_artifacts("a.txt/below-a-file")
         assert repo_files(populated) == _sizes(SAMPLE_TREE)
 
     def test_delete_in_an_empty_repository(self, repo: ArtifactRepository):

@@ -162,11 +162,21 @@ class FsspecArtifactRepository(ArtifactRepository):
 
         try:
             _atomic_local_write(os.path.abspath(local_path), fetch)
-        except FileNotFoundError as exc:
-            raise TracklineException(
-                f"No artifact at {remote_file_path!r} under {self.artifact_uri!r}.",
-                RESOURCE_DOES_NOT_EXIST,
-            ) from exc
+        except OSError as exc:
+            # File systems disagree on the error for a missing file (a path below a file
+            # gives NotADirectoryError locally, FileExistsError in memory): ask once more.
+            if isinstance(exc, FileNotFoundError) or not self._is_file(source):
+                raise TracklineException(
+                    f"No artifact at {remote_file_path!r} under {self.artifact_uri!r}.",
+                    RESOURCE_DOES_NOT_EXIST,
+                ) from exc
+            raise
+
+    def _is_file(self, target: str) -> bool:
+        try:
+            return bool(self.fs.isfile(target))
+        except OSError:
+            return False
 
     # -- deleting ------------------------------------------------------------------------------
 
@@ -191,8 +201,8 @@ class FsspecArtifactRepository(ArtifactRepository):
                 self.fs.rm(target, recursive=True)  # the local rm takes its path literally
             else:
                 _remove_literal(self.fs, target)
-        except FileNotFoundError:
-            pass  # already gone: deleting is idempotent
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # already gone (or never was, below a file): deleting is idempotent
 
     # -- paths ---------------------------------------------------------------------------------
 
