@@ -40,7 +40,9 @@ What the contract requires, beyond the method signatures:
   INVALID_PARAMETER_VALUE from every method, and nothing is written or deleted;
 * downloading a missing file raises ``TracklineException`` with RESOURCE_DOES_NOT_EXIST;
 * deleting a missing path does nothing; deleting ``x`` never touches ``x2`` or ``x[1]``;
-* constructing a repository or reading from it creates nothing.
+* constructing a repository or reading from it creates nothing;
+* file names are stored literally: spaces, non-ASCII letters, ``%`` (even ``%20``), ``#``,
+  ``&``, ``@``, ``+``, ``=``, glob characters (``[1]``) and leading dots all round-trip.
 
 Empty directories may or may not survive ``log_artifacts`` (object stores have none), so
 the contract does not check them.
