@@ -6,12 +6,19 @@ filter string and parse it here into the tree of ``trackline.search.ast``.
 """
 
 from trackline.search.ast import And, Comparison, Identifier, Node, Or, OrderBy, comparisons
+from trackline.search.evaluate import (
+    experiment_matches,
+    run_matches,
+    sort_experiments,
+    sort_runs,
+)
 from trackline.search.paging import decode_page_token, encode_page_token
 from trackline.search.parser import (
     parse_experiment_filter,
     parse_experiment_order_by,
     parse_run_filter,
     parse_run_order_by,
+    to_filter_string,
 )
 
 __all__ = [
@@ -24,8 +31,13 @@ __all__ = [
     "comparisons",
     "decode_page_token",
     "encode_page_token",
+    "experiment_matches",
     "parse_experiment_filter",
     "parse_experiment_order_by",
     "parse_run_filter",
     "parse_run_order_by",
+    "run_matches",
+    "sort_experiments",
+    "sort_runs",
+    "to_filter_string",
 ]
