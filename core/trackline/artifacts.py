@@ -11,7 +11,7 @@ import os
 import posixpath
 import tempfile
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from trackline.entities import FileInfo
 from trackline.exceptions import TracklineException
@@ -31,7 +31,15 @@ def join_uri(root: str, path: str | None) -> str:
     path = validate_artifact_path(path)
     if not path:
         return root
+    if _has_scheme(root):
+        # In a URI the path is percent-encoded: "a b.txt" must not be read back as "a%20b.txt".
+        path = quote(path, safe="/")
     return root.rstrip("/") + "/" + path
+
+
+def _has_scheme(uri: str) -> bool:
+    scheme = urlparse(uri).scheme
+    return len(scheme) > 1  # a one-letter "scheme" is a Windows drive
 
 
 def parse_runs_uri(uri: str) -> tuple[str, str]:

@@ -329,3 +329,13 @@ def test_trackline_variable_wins_over_mlflow_variable(monkeypatch):
     monkeypatch.delenv("TRACKLINE_TRACKING_URI")
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     assert uri.get_tracking_uri() == "sqlite:///trackline.db"
+
+
+def test_join_uri_encodes_paths_of_uris_only():
+    from trackline.artifacts import join_uri
+
+    assert join_uri("file:///root", "a b%.txt") == "file:///root/a%20b%25.txt"
+    assert join_uri("/root", "a b%.txt") == "/root/a b%.txt"
+    assert join_uri("s3://bucket/x/", "y/z") == "s3://bucket/x/y/z"
+    with pytest.raises(TracklineException):
+        join_uri("/root", "../up")
