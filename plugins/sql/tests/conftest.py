@@ -12,8 +12,10 @@ Tests that need a database with no tables at all use ``empty_database_uri``.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -98,11 +100,10 @@ def mysql_database() -> Iterator[str]:
 
 def empty_tables(uri: str) -> None:
     """Delete every row, children first; the schema stays (creating it is the slow part)."""
+    from trackline_sql.db import normalise_url
     from trackline_sql.models import TABLES_CHILDREN_FIRST
 
-    engine = create_engine(uri.replace("mysql://", "mysql+pymysql://").replace(
-        "postgresql://", "postgresql+psycopg://"
-    ))
+    engine = create_engine(normalise_url(uri))
     try:
         with engine.begin() as conn:
             present = set(inspect(conn).get_table_names())
@@ -124,11 +125,23 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema and no rows, copied for each test (migrating is slower)."""
+    from trackline_sql.schema import upgrade_database
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade_database(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
 def db_uri(backend: str, request: pytest.FixtureRequest, tmp_path) -> str:
     """The URI of a database with no trackline data (schema may exist), per backend."""
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'trackline.db'}"
+        path = tmp_path / "trackline.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     if skip_servers():
         pytest.skip("TRACKLINE_SKIP_DB_SERVERS=1")
     uri = request.getfixturevalue(f"{'postgres' if backend == 'postgresql' else 'mysql'}_database")

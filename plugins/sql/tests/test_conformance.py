@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 from trackline.testing.tracking import TrackingStoreContract
-
 from trackline_sql.store import SqlTrackingStore
 
 

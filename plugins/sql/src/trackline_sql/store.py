@@ -17,26 +17,16 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import fields
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    Boolean,
     Connection,
     Row,
-    and_,
-    bindparam,
     delete,
-    false,
     insert,
-    or_,
     select,
-    true,
     update,
 )
-from sqlalchemy.dialects import mysql as mysql_dialect
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 from trackline.entities import (
     Dataset,
@@ -73,6 +63,7 @@ from trackline.validation import (
     param_conflict_message,
     validate_artifact_location,
     validate_batch,
+    validate_batch_limits,
     validate_dataset_input,
     validate_experiment_name,
     validate_experiment_tag,
@@ -80,7 +71,7 @@ from trackline.validation import (
     validate_tag,
 )
 
-from trackline_sql import db
+from trackline_sql import convert, db, statements
 from trackline_sql.models import datasets as dataset_table
 from trackline_sql.models import (
     experiment_tags,
@@ -100,15 +91,17 @@ from trackline_sql.search import SearchCompiler
 T = TypeVar("T")
 
 RUN_NAME_TAG = "mlflow.runName"
+
 DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT_NAME = "Default"
-# SQL has no infinity in every backend; MLflow stores ±inf as ±DBL_MAX, and so do we.
-DOUBLE_MAX = 1.7976931348623157e308
 # Rows per IN (...) list: below every backend's bound-parameter limit.
 IN_CHUNK = 500
-MAX_HISTORY_PAGE = 2**31 - 1
+# LIMIT is a 32-bit integer on some backends; "no limit" is its largest value.
+HISTORY_NO_LIMIT = 2**31 - 1
+MAX_HISTORY_PAGE = HISTORY_NO_LIMIT - 1
 # Tags that also fill a column of the runs table (MLflow keeps both).
 _TAG_COLUMNS = {
+    RUN_NAME_TAG: ("name", 250),
     "mlflow.source.name": ("source_name", 500),
     "mlflow.source.type": ("source_type", 20),
     "mlflow.source.git.commit": ("source_version", 50),
@@ -161,69 +154,6 @@ def _resolve_artifact_root(default_artifact_root: str | None) -> str:
     return root.rstrip("/") or "/"
 
 
-# -- building entities ------------------------------------------------------------------------
-
-_METRIC_DEFAULTS = {f.name: None for f in fields(Metric)}
-
-
-def _metric_factory() -> Callable[[str, float, int, int], Metric]:
-    """Metric objects for 10^5-point histories without the dataclass ``__init__`` cost.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; filling
-    ``__dict__`` in one step is about 3x faster. Falls back to the constructor if Metric ever
-    stops being a plain dataclass with a ``__dict__``.
-    """
-    if not hasattr(Metric, "__dict__") or hasattr(Metric, "__slots__"):
-        return lambda k, v, t, s: Metric(k, v, t, s)
-    new, set_attr, defaults = object.__new__, object.__setattr__, _METRIC_DEFAULTS
-
-    def build(key: str, value: float, timestamp: int, step: int) -> Metric:
-        metric = new(Metric)
-        state = dict(defaults)
-        state["key"], state["value"], state["timestamp"], state["step"] = (
-            key,
-            value,
-            timestamp,
-            step,
-        )
-        set_attr(metric, "__dict__", state)
-        return metric
-
-    return build
-
-
-_make_metric = _metric_factory()
-
-
-def _stored_value(value: float) -> tuple[float, bool]:
-    """(value column, is_nan column) for a metric value."""
-    value = float(value)
-    if value != value:  # NaN, without a function call in the hot loop
-        return 0.0, True
-    if value in (math.inf, -math.inf):
-        return (DOUBLE_MAX if value > 0 else -DOUBLE_MAX), False
-    return value, False
-
-
-def _latest_key(step: int, timestamp: int, value: float, is_nan: bool) -> tuple[int, int, float]:
-    # NaN ranks below every number at the same step and timestamp.
-    return (step, timestamp, -math.inf if is_nan else value)
-
-
-def _run_info(row: Row[Any]) -> RunInfo:
-    return RunInfo(
-        run_id=row.run_uuid,
-        experiment_id=str(row.experiment_id),
-        run_name=row.name or "",
-        user_id=row.user_id or "",
-        status=row.status,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        artifact_uri=row.artifact_uri or "",
-        lifecycle_stage=row.lifecycle_stage,
-    )
-
-
 class SqlTrackingStore(AbstractTrackingStore):
     """Tracking store on a SQL database; see the package README for URIs and settings."""
 
@@ -234,6 +164,10 @@ class SqlTrackingStore(AbstractTrackingStore):
         self._write_engine = self.engine.execution_options(**{db.WRITE_OPTION: True})
         self.dialect = self.engine.dialect.name
         self._search = SearchCompiler(self.dialect)
+        self._insert_metrics = statements.metric_inserter(self.engine.dialect)
+        # psycopg parses binary results about twice as fast as text (10^5-point histories).
+        self._cursor_options = {"binary": True} if self.engine.dialect.driver == "psycopg" else {}
+        self._history_sql, self._history_params = statements.metric_history_sql(self.engine.dialect)
         try:
             ensure_schema(self.engine, store_uri)
             self._ensure_default_experiment()
@@ -255,16 +189,6 @@ class SqlTrackingStore(AbstractTrackingStore):
     def _read(self, work: Callable[[Connection], T]) -> T:
         with self.engine.begin() as conn:
             return work(conn)
-
-    def _insert_ignoring_duplicates(self, table: Any) -> Any:
-        """INSERT that skips rows whose primary key exists (metrics logged twice)."""
-        if self.dialect == "sqlite":
-            return sqlite_dialect.insert(table).on_conflict_do_nothing()
-        if self.dialect == "postgresql":
-            return pg_dialect.insert(table).on_conflict_do_nothing()
-        if self.dialect in ("mysql", "mariadb"):
-            return mysql_dialect.insert(table).prefix_with("IGNORE")
-        return insert(table)
 
     def _ensure_default_experiment(self) -> None:
         def work(conn: Connection) -> None:
@@ -341,9 +265,7 @@ class SqlTrackingStore(AbstractTrackingStore):
             raise _name_taken(name) from exc
 
     def _check_name_free(self, conn: Connection, name: str) -> None:
-        taken = conn.execute(
-            select(experiments.c.experiment_id).where(experiments.c.name == name)
-        ).first()
+        taken = conn.execute(statements.EXPERIMENT_ID_BY_NAME, {"name": name}).first()
         if taken is not None:
             raise _name_taken(name)
 
@@ -351,9 +273,7 @@ class SqlTrackingStore(AbstractTrackingStore):
         int_id = _experiment_int_id(experiment_id)
         row = None
         if int_id is not None:
-            row = conn.execute(
-                select(experiments).where(experiments.c.experiment_id == int_id)
-            ).first()
+            row = conn.execute(statements.EXPERIMENT_BY_ID, {"experiment_id": int_id}).first()
         if row is None:
             raise _not_found_experiment(experiment_id)
         return row
@@ -566,9 +486,9 @@ class SqlTrackingStore(AbstractTrackingStore):
                 "source_version": "",
             }
             row.update(_tag_column_values(run_tags))
-            conn.execute(insert(runs).values(**row))
+            conn.execute(statements.INSERT_RUN, row)
             conn.execute(
-                insert(tag_table),
+                statements.INSERT_TAGS,
                 [{"run_uuid": run_id, "key": t.key, "value": t.value} for t in run_tags],
             )
             info = RunInfo(
@@ -588,16 +508,14 @@ class SqlTrackingStore(AbstractTrackingStore):
         return self._write(work)
 
     def _run_row(self, conn: Connection, run_id: str) -> Row[Any]:
-        row = conn.execute(select(runs).where(runs.c.run_uuid == run_id)).first()
+        row = conn.execute(statements.RUN_BY_ID, {"run_id": run_id}).first()
         if row is None:
             raise _not_found_run(run_id)
         return row
 
     def _check_run_active(self, conn: Connection, run_id: str) -> int:
         """Raise unless the run exists and is active; return its experiment id."""
-        row = conn.execute(
-            select(runs.c.lifecycle_stage, runs.c.experiment_id).where(runs.c.run_uuid == run_id)
-        ).first()
+        row = conn.execute(statements.RUN_STATE, {"run_id": run_id}).first()
         if row is None:
             raise _not_found_run(run_id)
         if row.lifecycle_stage != LifecycleStage.ACTIVE:
@@ -630,7 +548,7 @@ class SqlTrackingStore(AbstractTrackingStore):
                 conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**values))
             if name_tag is not None:
                 self._replace_tags(conn, run_id, [name_tag])
-            return _run_info(self._run_row(conn, run_id))
+            return convert.run_info(self._run_row(conn, run_id))
 
         return self._write(work, retry_integrity=True)
 
@@ -667,13 +585,13 @@ class SqlTrackingStore(AbstractTrackingStore):
                 select(param_table.c.run_uuid, param_table.c.key, param_table.c.value)
                 .where(param_table.c.run_uuid.in_(chunk))
                 .order_by(param_table.c.run_uuid, param_table.c.key)
-            ):
+            ).all():
                 run_params[run_id].append(Param(key, value))
             for run_id, key, value in conn.execute(
                 select(tag_table.c.run_uuid, tag_table.c.key, tag_table.c.value)
                 .where(tag_table.c.run_uuid.in_(chunk))
                 .order_by(tag_table.c.run_uuid, tag_table.c.key)
-            ):
+            ).all():
                 run_tags[run_id].append(RunTag(key, value if value is not None else ""))
             for run_id, key, value, timestamp, step, is_nan in conn.execute(
                 select(
@@ -686,14 +604,14 @@ class SqlTrackingStore(AbstractTrackingStore):
                 )
                 .where(latest_metrics.c.run_uuid.in_(chunk))
                 .order_by(latest_metrics.c.run_uuid, latest_metrics.c.key)
-            ):
+            ).all():
                 run_metrics[run_id].append(
-                    _make_metric(key, math.nan if is_nan else value, timestamp, step)
+                    convert.make_metric(key, math.nan if is_nan else value, timestamp, step)
                 )
             self._load_inputs(conn, chunk, run_inputs)
         return [
             Run(
-                _run_info(row),
+                convert.run_info(row),
                 RunData(
                     tuple(run_metrics[row.run_uuid]),
                     tuple(run_params[row.run_uuid]),
@@ -800,11 +718,14 @@ class SqlTrackingStore(AbstractTrackingStore):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        clean_metrics, clean_params, clean_tags = validate_batch(metrics, params, tags)
-        if not (clean_metrics or clean_params or clean_tags):
+        # Everything is checked before the transaction starts: a bad element stores nothing.
+        validate_batch_limits(metrics, params, tags)
+        convert.check_metrics(metrics)
+        _, clean_params, clean_tags = validate_batch((), params, tags)
+        if not (metrics or clean_params or clean_tags):
             self._read(lambda conn: self._check_run_active(conn, run_id))
             return
-        metric_rows, latest = _metric_rows(run_id, clean_metrics)
+        metric_rows, latest = convert.metric_rows(run_id, metrics)
         clean_tags = _last_per_key(clean_tags)
 
         def work(conn: Connection) -> None:
@@ -814,7 +735,7 @@ class SqlTrackingStore(AbstractTrackingStore):
             if clean_tags:
                 self._replace_tags(conn, run_id, clean_tags)
             if metric_rows:
-                conn.execute(self._insert_ignoring_duplicates(metric_table), metric_rows)
+                self._insert_metrics(conn, metric_rows)  # bulk, see trackline_sql.statements
                 self._update_latest(conn, run_id, latest)
 
         # A unique-key violation here is a race with another writer of the same run
@@ -824,13 +745,8 @@ class SqlTrackingStore(AbstractTrackingStore):
     def _insert_params(self, conn: Connection, run_id: str, new: Sequence[Param]) -> None:
         """Insert params; same value again is a no-op, a different value fails the batch."""
         existing: dict[str, str] = {}
-        keys = [p.key for p in new]
-        for chunk in _chunks(keys):
-            found = conn.execute(
-                select(param_table.c.key, param_table.c.value).where(
-                    param_table.c.run_uuid == run_id, param_table.c.key.in_(chunk)
-                )
-            )
+        for chunk in _chunks([p.key for p in new]):
+            found = conn.execute(statements.PARAMS_WITH_KEYS, {"run_id": run_id, "keys": chunk})
             existing.update((key, value) for key, value in found)
         conflicts = [
             (p.key, existing[p.key], p.value)
@@ -841,27 +757,22 @@ class SqlTrackingStore(AbstractTrackingStore):
             raise TracklineException.invalid_parameter_value(
                 param_conflict_message(run_id, conflicts)
             )
-        rows = [
+        fresh = [
             {"run_uuid": run_id, "key": p.key, "value": p.value}
             for p in new
             if p.key not in existing
         ]
-        if rows:
-            conn.execute(insert(param_table), rows)
+        if fresh:
+            conn.execute(statements.INSERT_PARAMS, fresh)
 
     def _replace_tags(self, conn: Connection, run_id: str, new: Sequence[RunTag]) -> None:
-        keys = [t.key for t in new]
-        for chunk in _chunks(keys):
-            conn.execute(
-                delete(tag_table).where(tag_table.c.run_uuid == run_id, tag_table.c.key.in_(chunk))
-            )
+        for chunk in _chunks([t.key for t in new]):
+            conn.execute(statements.DELETE_TAGS_WITH_KEYS, {"run_id": run_id, "keys": chunk})
         conn.execute(
-            insert(tag_table), [{"run_uuid": run_id, "key": t.key, "value": t.value} for t in new]
+            statements.INSERT_TAGS,
+            [{"run_uuid": run_id, "key": t.key, "value": t.value} for t in new],
         )
         columns = _tag_column_values(new)
-        for tag in new:
-            if tag.key == RUN_NAME_TAG:
-                columns["name"] = tag.value[:250]
         if columns:
             conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**columns))
 
@@ -873,33 +784,24 @@ class SqlTrackingStore(AbstractTrackingStore):
         The UPDATE repeats the comparison in SQL so that a concurrent writer that got there
         first with a newer point is not overwritten (row locks make the check current).
         """
-        current: dict[str, tuple[int, int, float]] = {}
+        current: dict[str, convert.Rank] = {}
         for chunk in _chunks(list(latest)):
-            for key, step, timestamp, value, is_nan in conn.execute(
-                select(
-                    latest_metrics.c.key,
-                    latest_metrics.c.step,
-                    latest_metrics.c.timestamp,
-                    latest_metrics.c.value,
-                    latest_metrics.c.is_nan,
-                ).where(latest_metrics.c.run_uuid == run_id, latest_metrics.c.key.in_(chunk))
-            ):
-                current[key] = _latest_key(step, timestamp, value, is_nan)
+            found = conn.execute(statements.LATEST_WITH_KEYS, {"run_id": run_id, "keys": chunk})
+            for key, step, timestamp, value, is_nan in found:
+                current[key] = convert.rank(step, timestamp, value, is_nan)
         inserts, updates = [], []
         for key, row in latest.items():
             if key not in current:
                 inserts.append(row)
             elif (
-                _latest_key(row["step"], row["timestamp"], row["value"], row["is_nan"])
+                convert.rank(row["step"], row["timestamp"], row["value"], row["is_nan"])
                 > (current[key])
             ):
-                updates.append(row)
+                updates.append({f"new_{name}": value for name, value in row.items()})
         if inserts:
-            conn.execute(insert(latest_metrics), inserts)
+            conn.execute(statements.INSERT_LATEST, inserts)
         if updates:
-            conn.execute(
-                _LATEST_UPDATE, [{f"new_{name}": v for name, v in r.items()} for r in updates]
-            )
+            conn.execute(statements.LATEST_UPDATE, updates)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         def work(conn: Connection) -> None:
@@ -991,23 +893,18 @@ class SqlTrackingStore(AbstractTrackingStore):
         if max_results is not None:
             max_results = validate_max_results(max_results, limit=MAX_HISTORY_PAGE)
         offset = decode_page_token(page_token)
-        stmt = (
-            select(
-                metric_table.c.value,
-                metric_table.c.timestamp,
-                metric_table.c.step,
-                metric_table.c.is_nan,
-            )
-            .where(metric_table.c.run_uuid == run_id, metric_table.c.key == metric_key)
-            .order_by(metric_table.c.step, metric_table.c.timestamp, metric_table.c.value)
-        )
-        if max_results is not None:
-            stmt = stmt.limit(max_results + 1)
-        if offset:
-            stmt = stmt.offset(offset)
+        limit = HISTORY_NO_LIMIT if max_results is None else max_results + 1
+        bound = {"run_id": run_id, "key": metric_key, "limit": limit, "offset": offset}
+        history_params = tuple(bound[name] for name in self._history_params)
 
         def work(conn: Connection) -> PagedList[Metric]:
-            rows = conn.execute(stmt).all()
+            # Straight on the DBAPI cursor (inside this transaction): no per-row processing.
+            cursor = conn.connection.cursor(**self._cursor_options)
+            try:
+                cursor.execute(self._history_sql, history_params)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
             if not rows and not offset:
                 # Only now pay for telling "no such run" from "no such metric".
                 self._run_row(conn, run_id)
@@ -1015,7 +912,7 @@ class SqlTrackingStore(AbstractTrackingStore):
             if max_results is not None and len(rows) > max_results:
                 rows = rows[:max_results]
                 token = encode_page_token(offset + max_results)
-            make, nan = _make_metric, math.nan
+            make, nan = convert.make_metric, math.nan
             return PagedList(
                 [make(metric_key, nan if n else v, t, s) for v, t, s, n in rows], token
             )
@@ -1107,6 +1004,7 @@ def _resolve_run_name(run_name: str | None, run_tags: Sequence[RunTag]) -> str:
 
 
 def _tag_column_values(run_tags: Iterable[RunTag]) -> dict[str, str]:
+    """Values for the runs columns that mirror tags (name, source, git commit...)."""
     values = {}
     for tag in run_tags:
         column = _TAG_COLUMNS.get(tag.key)
@@ -1114,62 +1012,6 @@ def _tag_column_values(run_tags: Iterable[RunTag]) -> dict[str, str]:
             name, length = column
             values[name] = tag.value[:length]
     return values
-
-
-def _metric_rows(
-    run_id: str, batch: Sequence[Metric]
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Rows for ``metrics`` and the newest row per key for ``latest_metrics``."""
-    rows: list[dict[str, Any]] = []
-    latest: dict[str, dict[str, Any]] = {}
-    latest_rank: dict[str, tuple[int, int, float]] = {}
-    for metric in batch:
-        value, is_nan = _stored_value(metric.value)
-        row = {
-            "run_uuid": run_id,
-            "key": metric.key,
-            "value": value,
-            "timestamp": int(metric.timestamp),
-            "step": int(metric.step or 0),
-            "is_nan": is_nan,
-        }
-        rows.append(row)
-        rank = _latest_key(row["step"], row["timestamp"], value, is_nan)
-        if metric.key not in latest_rank or rank > latest_rank[metric.key]:
-            latest_rank[metric.key] = rank
-            latest[metric.key] = row
-    return rows, latest
-
-
-def _build_latest_update() -> Any:
-    """UPDATE one latest_metrics row, only if the new point ranks higher.
-
-    The rank is (step, timestamp, value) with NaN below every number. Repeating the test in
-    SQL (and not only in Python) keeps a concurrent writer's newer point from being
-    overwritten: the row lock makes the WHERE see the committed row.
-    """
-    lm = latest_metrics
-    step, timestamp = bindparam("new_step"), bindparam("new_timestamp")
-    value, is_nan = bindparam("new_value"), bindparam("new_is_nan", type_=Boolean)
-    newer = or_(
-        lm.c.step < step,
-        and_(lm.c.step == step, lm.c.timestamp < timestamp),
-        and_(
-            lm.c.step == step,
-            lm.c.timestamp == timestamp,
-            is_nan == false(),
-            or_(lm.c.is_nan == true(), lm.c.value < value),
-        ),
-    )
-    return (
-        update(lm)
-        .where(lm.c.run_uuid == bindparam("new_run_uuid"), lm.c.key == bindparam("new_key"))
-        .where(newer)
-        .values(value=value, timestamp=timestamp, step=step, is_nan=is_nan)
-    )
-
-
-_LATEST_UPDATE = _build_latest_update()
 
 
 def _erase_runs(conn: Connection, run_ids: Sequence[str]) -> None:
