@@ -26,5 +26,12 @@ URI) live in the opt-in pytest plugin ``trackline.testing.pytest_plugin``; enabl
 ``pytest_plugins = ["trackline.testing.pytest_plugin"]``.
 
 The contracts import pytest; nothing else in trackline imports this package, so pytest
-stays a test-only dependency. Importing ``trackline.testing`` itself imports nothing.
+stays a test-only dependency.
 """
+
+try:  # show values in failing contract asserts, as in the author's own tests
+    import pytest
+
+    pytest.register_assert_rewrite("trackline.testing")
+except ImportError:  # pragma: no cover - pytest is only needed to run the contracts
+    pass

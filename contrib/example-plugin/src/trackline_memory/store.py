@@ -19,7 +19,6 @@ its all-or-nothing behaviour: everything is validated before the first write.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 import uuid
@@ -63,6 +62,7 @@ from trackline.search.evaluate import (
     sort_experiments,
     sort_runs,
 )
+from trackline.store.run_names import resolve_run_name
 from trackline.store.tracking import (
     SEARCH_MAX_RESULTS_DEFAULT,
     SEARCH_MAX_RESULTS_THRESHOLD,
@@ -187,23 +187,6 @@ def forget(store_uri: str) -> None:
 
 def _default_root(name: str) -> str:
     return str(Path(gettempdir()) / "trackline-memory" / name)
-
-
-# -- run names -----------------------------------------------------------------------------
-
-_ADJECTIVES = (
-    "amber", "bold", "brave", "calm", "clever", "crisp", "eager", "gentle", "glad", "keen",
-    "lively", "lucky", "merry", "nimble", "quiet", "rapid", "shiny", "smooth", "sunny", "wise",
-)  # fmt: skip
-_NOUNS = (
-    "badger", "crane", "dolphin", "falcon", "fox", "heron", "ibis", "koala", "lynx", "mole",
-    "newt", "otter", "panda", "quail", "robin", "seal", "tapir", "viper", "wren", "yak",
-)  # fmt: skip
-
-
-def generate_run_name() -> str:
-    """A readable random name in MLflow's ``adjective-noun-NNN`` shape."""
-    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randrange(1000)}"
 
 
 # -- the store -----------------------------------------------------------------------------
@@ -387,7 +370,7 @@ class MemoryTrackingStore(AbstractTrackingStore):
         run_name: str | None,
     ) -> Run:
         clean_tags = {t.key: t.value for t in (validate_tag(t) for t in tags)}
-        name = _reconcile_run_name(run_name, clean_tags.get(RUN_NAME_TAG))
+        name = resolve_run_name(run_name, clean_tags.get(RUN_NAME_TAG))
         clean_tags[RUN_NAME_TAG] = name
         with self._data.lock:
             experiment = self._active_experiment(experiment_id)
@@ -573,16 +556,6 @@ def _page(items: list, offset: int, max_results: int) -> PagedList:
     page = items[offset : offset + max_results]
     more = offset + max_results < len(items)
     return PagedList(page, encode_page_token(offset + max_results) if more else None)
-
-
-def _reconcile_run_name(run_name: str | None, tag_value: str | None) -> str:
-    """The run name, kept equal to the ``mlflow.runName`` tag (see ``create_run``)."""
-    if run_name and tag_value is not None and run_name != tag_value:
-        raise TracklineException.invalid_parameter_value(
-            f"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
-            f"different values (run_name='{run_name}', mlflow.runName='{tag_value}')."
-        )
-    return run_name or tag_value or generate_run_name()
 
 
 def _set_run_stage(record: _RunRecord, stage: str, deleted_time: int | None) -> None:
