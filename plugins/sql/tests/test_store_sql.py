@@ -348,3 +348,52 @@ def test_search_loads_a_page_without_n_plus_one(store: SqlTrackingStore) -> None
     assert len(found) == 50 and found.token
     assert all(r.data.params and r.data.tags and r.data.metrics for r in found)
     assert len(counter.statements) <= 6, counter.statements
+
+
+# -- retries ------------------------------------------------------------------------------------
+
+
+class _Locked(Exception):
+    pass
+
+
+def _failing(times: int, error: Exception):
+    calls = {"n": 0}
+
+    def work(conn):
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise error
+        return "done"
+
+    return work, calls
+
+
+def _dbapi_error(message: str, cls=None):
+    from sqlalchemy.exc import OperationalError
+
+    return (cls or OperationalError)("SELECT 1", {}, _Locked(message))
+
+
+def test_locked_database_is_retried(tmp_path) -> None:
+    store = SqlTrackingStore(f"sqlite:///{tmp_path / 'x.db'}", str(tmp_path))
+    work, calls = _failing(3, _dbapi_error("database is locked"))
+    assert db.run_transaction(store.engine, work) == "done"
+    assert calls["n"] == 4
+    store.close()
+
+
+def test_other_errors_are_not_retried(tmp_path) -> None:
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    store = SqlTrackingStore(f"sqlite:///{tmp_path / 'x.db'}", str(tmp_path))
+    work, calls = _failing(1, _dbapi_error("no such table: x"))
+    with pytest.raises(OperationalError):
+        db.run_transaction(store.engine, work)
+    assert calls["n"] == 1
+    work, calls = _failing(1, _dbapi_error("UNIQUE constraint failed", IntegrityError))
+    with pytest.raises(IntegrityError):
+        db.run_transaction(store.engine, work)
+    work, calls = _failing(1, _dbapi_error("UNIQUE constraint failed", IntegrityError))
+    assert db.run_transaction(store.engine, work, retry_integrity=True) == "done"
+    store.close()

@@ -7,6 +7,7 @@ failures and, when the caller allows it, unique-key races) and on nothing else.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
@@ -19,6 +20,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from trackline.exceptions import TracklineException
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 # Execution option marking write transactions; on SQLite they start with BEGIN IMMEDIATE.
 WRITE_OPTION = "trackline_write"
@@ -104,6 +107,9 @@ def create_store_engine(store_uri: str) -> Engine:
             connect_args={"check_same_thread": False},
         )
     else:
+        # A new database file in a new folder: create the folder, as for the artifact root.
+        folder = os.path.dirname(os.path.abspath(url.database or ""))
+        os.makedirs(folder, exist_ok=True)
         engine = create_engine(
             url,
             echo=echo,
@@ -177,6 +183,7 @@ def run_transaction(
         except DBAPIError as exc:
             if attempt == attempts or not is_retryable(exc, retry_integrity):
                 raise
+            logger.debug("Retrying a transaction (attempt %d) after: %s", attempt, exc.orig)
         # Jitter keeps competing processes from retrying in lockstep.
         time.sleep(delay * (1 + random.random()))
         delay = min(delay * 2, 0.5)

@@ -199,10 +199,12 @@ class SqlTrackingStore(AbstractTrackingStore):
             ).first()
             if found is not None:
                 return
-            if self.dialect in ("mysql", "mariadb"):
+            mysql = self.dialect in ("mysql", "mariadb")
+            if mysql:
                 # Otherwise MySQL reads an explicit 0 as "next auto-increment value".
                 conn.exec_driver_sql(
-                    "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')"
+                    "SET @trackline_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = "
+                    "CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')"
                 )
             now = _now_ms()
             conn.execute(
@@ -215,6 +217,8 @@ class SqlTrackingStore(AbstractTrackingStore):
                     last_update_time=now,
                 )
             )
+            if mysql:  # pooled connections outlive us: put the session back as it was
+                conn.exec_driver_sql("SET SESSION sql_mode = @trackline_sql_mode")
 
         with contextlib.suppress(IntegrityError):  # another process created it first
             self._write(work)
