@@ -369,6 +369,8 @@ class SqlTrackingStore(AbstractTrackingStore):
     def delete_experiment(self, experiment_id: str) -> None:
         def work(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage == LifecycleStage.DELETED:
+                return  # deleting again must not move the time restore_experiment relies on
             now = _now_ms()
             conn.execute(
                 update(experiments)
