@@ -397,3 +397,21 @@ def test_other_errors_are_not_retried(tmp_path) -> None:
     work, calls = _failing(1, _dbapi_error("UNIQUE constraint failed", IntegrityError))
     assert db.run_transaction(store.engine, work, retry_integrity=True) == "done"
     store.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_connections(store: SqlTrackingStore) -> None:
+    run_id = _run(store)
+    store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])  # the pool now holds a connection
+    pid = os.fork()
+    if pid == 0:  # child: log through the inherited store, then leave without cleanup
+        code = 0
+        try:
+            store.log_batch(run_id, metrics=[Metric("m", 2.0, 2, 1)])
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.log_batch(run_id, metrics=[Metric("m", 3.0, 3, 2)])  # the parent's pool still works
+    assert [m.value for m in store.get_metric_history(run_id, "m")] == [1.0, 2.0, 3.0]

@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -97,7 +98,9 @@ def create_store_engine(store_uri: str) -> Engine:
         if options.get("poolclass") is pool.NullPool:
             options.pop("pool_size", None)
             options.pop("max_overflow", None)
-        return create_engine(url, pool_pre_ping=True, echo=echo, **options)
+        engine = create_engine(url, pool_pre_ping=True, echo=echo, **options)
+        _forget_pool_after_fork(engine)
+        return engine
     if is_sqlite_memory(url):
         # One shared connection, or every connection would see its own empty database.
         engine = create_engine(
@@ -117,7 +120,26 @@ def create_store_engine(store_uri: str) -> Engine:
             **_pool_options(),
         )
     _install_sqlite_hooks(engine, wal=not is_sqlite_memory(url))
+    if not is_sqlite_memory(url):  # an in-memory database lives in its one connection
+        _forget_pool_after_fork(engine)
     return engine
+
+
+def _forget_pool_after_fork(engine: Engine) -> None:
+    """A forked child must not use its parent's open connections: drop them in the child.
+
+    Two processes on one SQLite handle or one server socket corrupt each other's state;
+    SQLAlchemy's advice is ``dispose(close=False)`` in the child, leaving the parent's pool
+    alone. Training code forks (multiprocessing, data loaders) after logging has started.
+    """
+    ref = weakref.ref(engine)
+
+    def after_fork_in_child() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    os.register_at_fork(after_in_child=after_fork_in_child)
 
 
 def _install_sqlite_hooks(engine: Engine, wal: bool) -> None:

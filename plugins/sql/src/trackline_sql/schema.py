@@ -158,7 +158,7 @@ def _create_schema(engine: Engine) -> bool:
     write_engine = engine.execution_options(**{WRITE_OPTION: True})
     for attempt in range(1, 6):
         try:
-            with write_engine.connect() as conn, _init_lock(conn), conn.begin():
+            with write_engine.connect() as conn, _InitLock(conn), conn.begin():
                 # Checked again under the lock: another process may have won the race.
                 if current_revision(conn) is not None:
                     return False
@@ -174,7 +174,7 @@ def _create_schema(engine: Engine) -> bool:
     return False
 
 
-class _init_lock:
+class _InitLock:
     """Serialise schema changes between processes, held until after the commit.
 
     PostgreSQL gets a session advisory lock, MySQL a named lock. SQLite needs none: the
@@ -200,7 +200,7 @@ class _init_lock:
         self.conn.execute(statement)
         self.conn.commit()
 
-    def __enter__(self) -> _init_lock:
+    def __enter__(self) -> _InitLock:
         if self.lock is not None:
             self._execute_alone(self.lock)
         return self
@@ -233,7 +233,7 @@ def upgrade_database(store_uri: str) -> tuple[str | None, str]:
             _create_schema(engine)
         elif before != SCHEMA_HEAD:
             write_engine = engine.execution_options(**{WRITE_OPTION: True})
-            with write_engine.connect() as conn, _init_lock(conn), conn.begin():
+            with write_engine.connect() as conn, _InitLock(conn), conn.begin():
                 _run_upgrade(conn)
         with engine.connect() as conn:
             after = current_revision(conn)
