@@ -17,16 +17,6 @@ DOUBLE_MAX = 1.7976931348623157e308
 Rank = tuple[int, int, float]
 
 
-def stored_value(value: float) -> tuple[float, bool]:
-    """(value column, is_nan column) for a metric value: NaN → (0, True), ±inf → ±DBL_MAX."""
-    value = float(value)
-    if value != value:  # NaN
-        return 0.0, True
-    if value in (math.inf, -math.inf):
-        return (DOUBLE_MAX if value > 0 else -DOUBLE_MAX), False
-    return value, False
-
-
 def rank(step: int, timestamp: int, value: float, is_nan: bool) -> Rank:
     """The order that picks a key's latest point: step, timestamp, value; NaN lowest."""
     return (step, timestamp, -math.inf if is_nan else value)
@@ -36,7 +26,11 @@ def metric_rows(
     run_id: str, batch: Sequence[Metric]
 ) -> tuple[list[tuple[Any, ...]], dict[str, dict[str, Any]]]:
     """Tuples for the metric insert (``statements.METRIC_COLUMNS`` order) and, per key, the
-    batch's newest point as a ``latest_metrics`` row. Runs once per logged point: kept flat."""
+    batch's newest point as a ``latest_metrics`` row.
+
+    NaN is stored as (0, is_nan=True), ±inf as ±DBL_MAX. Runs once per logged point, so the
+    conversion is written out inline rather than in helper calls.
+    """
     rows: list[tuple[Any, ...]] = []
     newest: dict[str, tuple[Rank, tuple[Any, ...]]] = {}
     append, infinities = rows.append, (math.inf, -math.inf)
