@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -137,6 +139,25 @@ def _metric_factory() -> Callable[[str, float, int, int], Metric]:
 
 
 make_metric = _metric_factory()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while building many acyclic objects.
+
+    10^5 Metric objects trigger collection after collection of a growing young generation,
+    each one walking every object built so far: half the cost of a 10^5-point history.
+    Nothing built here can form a cycle, so there is nothing for the collector to find.
+    (If the application disabled the collector itself, it stays disabled.)
+    """
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def run_info(row: Row[Any]) -> RunInfo:

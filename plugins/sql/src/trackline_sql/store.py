@@ -709,7 +709,8 @@ class SqlTrackingStore(AbstractTrackingStore):
 
         def work(conn: Connection) -> PagedList[Run]:
             rows = conn.execute(stmt).all()
-            page = self._runs(conn, rows[:max_results])
+            with convert.gc_paused():  # up to 50,000 runs with their data
+                page = self._runs(conn, rows[:max_results])
             more = len(rows) > max_results
             return PagedList(page, encode_page_token(offset + max_results) if more else None)
 
@@ -919,9 +920,9 @@ class SqlTrackingStore(AbstractTrackingStore):
                 rows = rows[:max_results]
                 token = encode_page_token(offset + max_results)
             make, nan = convert.make_metric, math.nan
-            return PagedList(
-                [make(metric_key, nan if n else v, t, s) for v, t, s, n in rows], token
-            )
+            with convert.gc_paused():
+                history = [make(metric_key, nan if n else v, t, s) for v, t, s, n in rows]
+            return PagedList(history, token)
 
         return self._read(work)
 
