@@ -12,7 +12,6 @@ from trackline.entities import LifecycleStage, Metric, Param, RunTag
 from trackline.exceptions import TracklineException
 from trackline_sql import db
 from trackline_sql.models import experiments, latest_metrics, metrics, runs
-from trackline_sql.names import random_run_name
 from trackline_sql.store import SqlTrackingStore
 
 DOUBLE_MAX = 1.7976931348623157e308
@@ -169,13 +168,6 @@ def test_restore_experiment_brings_back_only_runs_deleted_with_it(store: SqlTrac
 
 
 # -- runs ---------------------------------------------------------------------------------------
-
-
-def test_random_run_names_look_like_mlflow_ones() -> None:
-    for _ in range(200):
-        name = random_run_name()
-        assert re.fullmatch(r"[a-z]+-[a-z]+-\d{3}", name), name
-        assert len(name) <= 20
 
 
 def test_run_name_mirrors_into_the_runs_table(store: SqlTrackingStore) -> None:

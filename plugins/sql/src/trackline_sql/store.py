@@ -58,6 +58,7 @@ from trackline.search import (
     parse_run_filter,
     parse_run_order_by,
 )
+from trackline.store.run_names import resolve_run_name
 from trackline.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, AbstractTrackingStore
 from trackline.validation import (
     param_conflict_message,
@@ -84,7 +85,6 @@ from trackline_sql.models import (
 from trackline_sql.models import metrics as metric_table
 from trackline_sql.models import params as param_table
 from trackline_sql.models import tags as tag_table
-from trackline_sql.names import random_run_name
 from trackline_sql.schema import ensure_schema
 from trackline_sql.search import SearchCompiler
 
@@ -465,7 +465,8 @@ class SqlTrackingStore(AbstractTrackingStore):
         run_name: str | None,
     ) -> Run:
         run_tags = _last_per_key(validate_tag(t) for t in tags)
-        run_name = _resolve_run_name(run_name, run_tags)
+        tag_name = next((t.value for t in run_tags if t.key == RUN_NAME_TAG), None)
+        run_name = resolve_run_name(run_name, tag_name)
         if not any(t.key == RUN_NAME_TAG for t in run_tags):
             run_tags.append(validate_tag(RunTag(RUN_NAME_TAG, run_name)))
         run_id = uuid.uuid4().hex
@@ -997,17 +998,6 @@ def _last_per_key(items: Iterable[TagT]) -> list[TagT]:
         by_key.pop(item.key, None)
         by_key[item.key] = item
     return list(by_key.values())
-
-
-def _resolve_run_name(run_name: str | None, run_tags: Sequence[RunTag]) -> str:
-    tag_name = next((t.value for t in run_tags if t.key == RUN_NAME_TAG), None)
-    if run_name and tag_name is not None and run_name != tag_name:
-        raise TracklineException.invalid_parameter_value(
-            f"Both 'run_name' argument and '{RUN_NAME_TAG}' tag are specified, but with "
-            f"different values (run_name={run_name!r}, {RUN_NAME_TAG}={tag_name!r}). "
-            "Give one of them, or the same value for both."
-        )
-    return run_name or tag_name or random_run_name()
 
 
 def _tag_column_values(run_tags: Iterable[RunTag]) -> dict[str, str]:
