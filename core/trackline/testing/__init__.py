@@ -32,6 +32,6 @@ stays a test-only dependency.
 try:  # show values in failing contract asserts, as in the author's own tests
     import pytest
 
-    pytest.register_assert_rewrite("trackline.testing")
+    pytest.register_assert_rewrite("trackline.testing.tracking", "trackline.testing.artifacts")
 except ImportError:  # pragma: no cover - pytest is only needed to run the contracts
     pass
