@@ -1,0 +1,275 @@
+"""Fixtures of the end-to-end suite: real ``trackline server`` subprocesses on real databases.
+
+Every server here is a separate process started through the ``trackline`` CLI, exactly as a
+user starts one, and every client is a real one (``mlflow`` from PyPI, ``requests``, raw
+sockets). Readiness is polled on ``/health``; nothing sleeps for a fixed time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+START_TIMEOUT = 60.0
+
+# The real MLflow client retries 5xx answers up to 7 times with exponential backoff; an
+# end-to-end test must see the first failure, fast, not a retried success minutes later.
+CLIENT_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _trackline_command() -> list[str]:
+    script = Path(sys.executable).parent / "trackline"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("trackline")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from trackline.cli.main import cli; cli()"]
+
+
+@dataclass
+class ServerProcess:
+    """One running ``trackline server``."""
+
+    url: str
+    port: int
+    backend_uri: str
+    artifacts: Path
+    log_path: Path
+    process: subprocess.Popen
+    args: list[str] = field(default_factory=list)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+
+
+def start_server(
+    backend_uri: str,
+    artifacts: Path,
+    log_dir: Path,
+    extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> ServerProcess:
+    """Start ``trackline server`` on a free port and wait until ``/health`` answers 200."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    last_error: str = ""
+    for _attempt in range(3):  # a free port can be taken between probe and bind
+        port = free_port()
+        log_path = log_dir / f"server-{port}.log"
+        args = [
+            *_trackline_command(),
+            "server",
+            "--backend-store-uri",
+            backend_uri,
+            "--artifacts-destination",
+            str(artifacts),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra_args,
+        ]
+        proc_env = {**os.environ, **(env or {})}
+        for var in ("MLFLOW_TRACKING_URI", "TRACKLINE_TRACKING_URI"):
+            proc_env.pop(var, None)
+        with open(log_path, "wb") as log_file:
+            process = subprocess.Popen(
+                args,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(log_dir),
+                env=proc_env,
+            )
+        server = ServerProcess(
+            url=f"http://127.0.0.1:{port}",
+            port=port,
+            backend_uri=backend_uri,
+            artifacts=artifacts,
+            log_path=log_path,
+            process=process,
+            args=args,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                response = requests.get(f"{server.url}/health", timeout=2)
+                if response.status_code == 200:
+                    return server
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        server.stop()
+        last_error = server.log()
+        if "address already in use" not in last_error.lower():
+            break
+    raise RuntimeError(
+        f"trackline server did not become healthy: {' '.join(args)}\n--- log ---\n{last_error}"
+    )
+
+
+# -- databases -----------------------------------------------------------------------------
+
+
+def _postgres_database() -> tuple[str, callable]:
+    import psycopg
+
+    name = f"trackline_e2e_{uuid.uuid4().hex[:10]}"
+    dsn = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return f"postgresql://postgres@127.0.0.1:5432/{name}", drop
+
+
+def _mysql_database() -> tuple[str, callable]:
+    import pymysql
+
+    name = f"trackline_e2e_{uuid.uuid4().hex[:10]}"
+    connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    connection.close()
+
+    def drop() -> None:
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+
+    return f"mysql://root@127.0.0.1:3306/{name}", drop
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, tmp: Path) -> Iterator[str]:
+    """An empty database of ``kind`` (sqlite, postgresql, mysql), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'trackline.db'}"
+        return
+    if os.environ.get("TRACKLINE_SKIP_DB_SERVERS") == "1":
+        pytest.skip("TRACKLINE_SKIP_DB_SERVERS=1")
+    uri, drop = _postgres_database() if kind == "postgresql" else _mysql_database()
+    try:
+        yield uri
+    finally:
+        drop()
+
+
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mysql", marks=pytest.mark.mysql),
+]
+
+
+@pytest.fixture(scope="session")
+def _client_env() -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in CLIENT_ENV}
+    os.environ.update(CLIENT_ENV)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request, tmp_path_factory, _client_env) -> Iterator[ServerProcess]:
+    """A ``trackline server`` over a fresh database of each backend, shared by a module."""
+    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
+    with fresh_database(request.param, tmp) as backend_uri:
+        process = start_server(backend_uri, tmp / "artifacts", tmp / "logs")
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory, _client_env) -> Iterator[ServerProcess]:
+    """A ``trackline server`` over SQLite, for tests whose subject is not the database."""
+    tmp = tmp_path_factory.mktemp("server-sqlite")
+    process = start_server(f"sqlite:///{tmp / 'trackline.db'}", tmp / "artifacts", tmp / "logs")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def mlflow_at(monkeypatch):
+    """Point the real ``mlflow`` client at a URL; undo every global it touches afterwards."""
+    import mlflow
+
+    for var in (
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLFLOW_EXPERIMENT_ID",
+        "MLFLOW_RUN_ID",
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_REGISTRY_URI",
+    ):
+        monkeypatch.delenv(var, raising=False)
+
+    def point(url: str):
+        mlflow.set_tracking_uri(url)
+        return mlflow
+
+    yield point
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+    with contextlib.suppress(Exception):
+        from mlflow.tracking import fluent
+
+        fluent._active_experiment_id = None
+
+
+@pytest.fixture
+def unique():
+    """A name no other test uses: ``unique("exp")`` -> ``exp-1a2b3c4d``."""
+
+    def make(prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    return make
