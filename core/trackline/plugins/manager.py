@@ -58,6 +58,7 @@ INSTALL_HINTS: dict[str, str] = {
     "file": "trackline-fsspec",
     "http": "trackline-rest",
     "https": "trackline-rest",
+    "mlflow-artifacts": "trackline-rest",
     "s3": "trackline-fsspec[s3]",
     "gs": "trackline-fsspec[gcs]",
     "wasbs": "trackline-fsspec[azure]",
