@@ -1,0 +1,180 @@
+"""Fixtures: tracking servers in subprocesses (trackline's and, if installed, MLflow's).
+
+Servers are started the way users start them (``trackline server`` / ``mlflow server``) on a
+free port, and readiness is polled on ``/health``. A server is shared by a whole test
+module; tests that need an empty store get one by resetting the server's SQLite file
+between tests (see ``reset_sqlite``), which is far faster than a server per test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+pytest.register_assert_rewrite("trackline.testing")
+
+REPO = Path(__file__).resolve().parents[3]
+MLFLOW_VENV = Path(
+    os.environ.get("TRACKLINE_TEST_MLFLOW_VENV", REPO / "benchmarks" / ".venv-mlflow")
+)
+START_TIMEOUT = 90.0
+
+# Variables that would point the server (or a test's client) somewhere else.
+_ISOLATE = (
+    "MLFLOW_TRACKING_URI",
+    "TRACKLINE_TRACKING_URI",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_TOKEN",
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    db_path: Path
+    artifacts: Path
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+
+
+def start_server(command: list[str], tmp: Path, name: str) -> Server:
+    """Run ``command + --host/--port/...`` and wait for ``/health``; retry if the port is taken."""
+    db_path = tmp / f"{name}.db"
+    artifacts = tmp / f"{name}-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in _ISOLATE}
+    log = ""
+    for _attempt in range(3):
+        port = free_port()
+        log_path = tmp / f"{name}-{port}.log"
+        args = [
+            *command,
+            "--backend-store-uri",
+            f"sqlite:///{db_path}",
+            "--artifacts-destination",
+            str(artifacts),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        with open(log_path, "wb") as out:
+            process = subprocess.Popen(
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(tmp),
+                env=env,
+            )
+        server = Server(f"http://127.0.0.1:{port}", db_path, artifacts, log_path, process)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if requests.get(f"{server.url}/health", timeout=2).status_code == 200:
+                    return server
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        server.stop()
+        log = server.log()
+        if "address already in use" not in log.lower():
+            break
+    raise RuntimeError(f"server did not start: {' '.join(command)}\n--- log ---\n{log}")
+
+
+def trackline_command() -> list[str]:
+    script = Path(sys.executable).parent / "trackline"
+    if script.exists():
+        return [str(script), "server"]
+    found = shutil.which("trackline")
+    if found:
+        return [found, "server"]
+    return [sys.executable, "-c", "from trackline.cli.main import cli; cli()", "server"]
+
+
+@pytest.fixture(scope="module")
+def trackline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A ``trackline server`` over SQLite, shared by the module."""
+    if importlib.util.find_spec("trackline_server") is None:
+        pytest.skip("trackline-server is not installed (pip install -e 'plugins/rest[test]')")
+    server = start_server(trackline_command(), tmp_path_factory.mktemp("server"), "trackline")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real ``mlflow server`` from benchmarks/.venv-mlflow, shared by the module."""
+    mlflow = MLFLOW_VENV / "bin" / "mlflow"
+    if not mlflow.exists():
+        pytest.skip(f"no MLflow server install at {MLFLOW_VENV} (see benchmarks/run.sh)")
+    command = [str(mlflow), "server", "--workers", "1"]
+    server = start_server(command, tmp_path_factory.mktemp("mlflow"), "mlflow")
+    yield server
+    server.stop()
+
+
+def reset_sqlite(db_path: Path) -> None:
+    """Empty a trackline/MLflow SQLite tracking database, keeping experiment 0 as new.
+
+    Deleting rows behind the server's back is safe because neither server caches entities
+    between requests; the schema (slow to create) stays.
+    """
+    connection = sqlite3.connect(db_path, timeout=30)
+    try:
+        with connection:
+            tables = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'alembic%'"
+                )
+            ]
+            connection.execute("PRAGMA foreign_keys = OFF")
+            for table in tables:
+                if table != "experiments":
+                    connection.execute(f'DELETE FROM "{table}"')
+            connection.execute("DELETE FROM experiments WHERE experiment_id != 0")
+            connection.execute(
+                "UPDATE experiments SET name = 'Default', lifecycle_stage = 'active' "
+                "WHERE experiment_id = 0"
+            )
+            has_sequence = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
+            ).fetchone()
+            if has_sequence:
+                connection.execute("DELETE FROM sqlite_sequence WHERE name = 'experiments'")
+    finally:
+        connection.close()
