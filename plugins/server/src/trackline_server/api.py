@@ -1,0 +1,870 @@
+"""The route table: every endpoint of the server, with its request and response messages.
+
+``ROUTES`` is the single source for the router (``trackline_server.app``), the request
+parser (``trackline_server.protocol``) and the OpenAPI document (``trackline_server.openapi``).
+
+``rpc`` routes take a parsed message and return a dict; they are plain functions run in a
+worker thread, because the stores are synchronous. ``raw`` routes get the Starlette request
+and return a response (artifact bytes, plain text).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from trackline import __version__
+from trackline.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
+
+from trackline_server.artifacts import (
+    ArtifactProxy,
+    RunArtifacts,
+    check_path,
+    check_raw_url_path,
+    media_type,
+)
+from trackline_server.config import ServerConfig
+from trackline_server.protocol import MESSAGES, parse_message
+from trackline_server.protocol import Field as F
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from trackline.store.tracking import AbstractTrackingStore
+
+API_2 = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+API_3 = ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow")
+AJAX_2 = ("/ajax-api/2.0/mlflow",)
+ARTIFACTS = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+ROOT = ("",)
+
+BULK_MAX_RUNS = 100
+BULK_INTERVAL_MAX_RESULTS = 2500
+BULK_MAX_RESULTS = 25000
+
+
+@dataclass
+class Context:
+    """What handlers need: the configuration, the tracking store and the artifact proxy."""
+
+    config: ServerConfig
+    store_factory: Callable[[], AbstractTrackingStore] | None = None
+    _store: AbstractTrackingStore | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> AbstractTrackingStore:
+        if self._store is None:
+            assert self.store_factory is not None
+            self._store = self.store_factory()
+        return self._store
+
+    @property
+    def proxy(self) -> ArtifactProxy:
+        proxy = self.__dict__.get("_proxy")
+        if proxy is None:
+            proxy = self.__dict__["_proxy"] = ArtifactProxy(self.config.destination)
+        return proxy
+
+
+RpcHandler = Callable[[Context, dict[str, Any]], dict[str, Any]]
+RawHandler = Callable[[Context, "Request"], Awaitable["Response"]]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    methods: tuple[str, ...]
+    path: str  # below each prefix; Starlette syntax for path parameters
+    handler: Callable[..., Any]
+    request: tuple[F, ...] = ()
+    response: tuple[F, ...] = ()
+    prefixes: tuple[str, ...] = API_2
+    kind: str = "rpc"  # or "raw"
+    group: str = "tracking"  # "tracking", "artifacts" or "misc": what server modes disable
+    summary: str = ""
+    media_type: str = "application/json"  # of a raw route's success response
+
+    def paths(self, static_prefix: str = "") -> list[str]:
+        return [static_prefix + prefix + self.path for prefix in self.prefixes]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _omit_empty(d: dict[str, Any]) -> dict[str, Any]:
+    """Unset and empty repeated fields are left out, as protobuf JSON does."""
+    return {k: v for k, v in d.items() if v not in (None, [], "")}
+
+
+def _tags(items: list[dict[str, Any]] | None) -> list[RunTag]:
+    return [RunTag(t["key"], t.get("value", "")) for t in items or ()]
+
+
+def _metric(d: dict[str, Any]) -> Metric:
+    return Metric(
+        key=d["key"],
+        value=d["value"],
+        timestamp=d["timestamp"],
+        step=d.get("step", 0),
+        dataset_name=d.get("dataset_name"),
+        dataset_digest=d.get("dataset_digest"),
+        model_id=d.get("model_id"),
+    )
+
+
+def _dataset_input(d: dict[str, Any]) -> DatasetInput:
+    ds = d["dataset"]
+    dataset = Dataset(
+        ds["name"],
+        ds["digest"],
+        ds["source_type"],
+        ds["source"],
+        ds.get("schema"),
+        ds.get("profile"),
+    )
+    return DatasetInput(dataset, tuple(InputTag(t["key"], t["value"]) for t in d.get("tags", ())))
+
+
+def _paged(key: str, page: Any) -> dict[str, Any]:
+    return _omit_empty(
+        {key: [item.to_dict() for item in page], "next_page_token": getattr(page, "token", None)}
+    )
+
+
+# -- experiments ---------------------------------------------------------------------------------
+
+
+def create_experiment(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    experiment_id = ctx.store.create_experiment(
+        req["name"], req.get("artifact_location"), _tags(req.get("tags"))
+    )
+    return {"experiment_id": str(experiment_id)}
+
+
+def get_experiment(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    return {"experiment": ctx.store.get_experiment(req["experiment_id"]).to_dict()}
+
+
+def get_experiment_by_name(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    experiment = ctx.store.get_experiment_by_name(req["experiment_name"])
+    if experiment is None:
+        raise TracklineException(
+            f"Could not find experiment with name '{req['experiment_name']}'",
+            RESOURCE_DOES_NOT_EXIST,
+        )
+    return {"experiment": experiment.to_dict()}
+
+
+def search_experiments(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    page = ctx.store.search_experiments(
+        view_type=req.get("view_type", "ACTIVE_ONLY"),
+        # Over REST an omitted max_results is 0, which the store refuses (as MLflow does).
+        max_results=req.get("max_results", 0),
+        filter_string=req.get("filter"),
+        order_by=req.get("order_by"),
+        page_token=req.get("page_token"),
+    )
+    return _paged("experiments", page)
+
+
+def update_experiment(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.rename_experiment(req["experiment_id"], req["new_name"])
+    return {}
+
+
+def delete_experiment(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.delete_experiment(req["experiment_id"])
+    return {}
+
+
+def restore_experiment(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.restore_experiment(req["experiment_id"])
+    return {}
+
+
+def set_experiment_tag(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.set_experiment_tag(req["experiment_id"], RunTag(req["key"], req.get("value", "")))
+    return {}
+
+
+def delete_experiment_tag(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.delete_experiment_tag(req["experiment_id"], req["key"])
+    return {}
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def create_run(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    run = ctx.store.create_run(
+        experiment_id=req["experiment_id"],
+        user_id=req.get("user_id", ""),
+        start_time=req.get("start_time", 0),  # the reference server stores 0 when omitted
+        tags=_tags(req.get("tags")),
+        run_name=req.get("run_name"),
+    )
+    return {"run": run.to_dict()}
+
+
+def update_run(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    info = ctx.store.update_run_info(
+        req["run_id"], req.get("status"), req.get("end_time"), req.get("run_name")
+    )
+    return {"run_info": info.to_dict()}
+
+
+def delete_run(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.delete_run(req["run_id"])
+    return {}
+
+
+def restore_run(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.restore_run(req["run_id"])
+    return {}
+
+
+def get_run(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    return {"run": ctx.store.get_run(req["run_id"]).to_dict()}
+
+
+def log_metric(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.log_metric(req["run_id"], _metric(req))
+    return {}
+
+
+def log_param(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.log_param(req["run_id"], Param(req["key"], req.get("value", "")))
+    return {}
+
+
+def set_tag(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.set_tag(req["run_id"], RunTag(req["key"], req.get("value", "")))
+    return {}
+
+
+def delete_tag(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.delete_tag(req["run_id"], req["key"])
+    return {}
+
+
+def log_batch(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    ctx.store.log_batch(
+        req["run_id"],
+        metrics=[_metric(m) for m in req.get("metrics", ())],
+        params=[Param(p["key"], p.get("value", "")) for p in req.get("params", ())],
+        tags=_tags(req.get("tags")),
+    )
+    return {}
+
+
+def log_inputs(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    # Model inputs belong to logged models, which this server does not store yet.
+    ctx.store.log_inputs(req["run_id"], [_dataset_input(d) for d in req.get("datasets", ())])
+    return {}
+
+
+def search_runs(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    page = ctx.store.search_runs(
+        experiment_ids=req.get("experiment_ids", []),
+        filter_string=req.get("filter"),
+        run_view_type=req.get("run_view_type", "ACTIVE_ONLY"),
+        max_results=req.get("max_results", 1000),
+        order_by=req.get("order_by"),
+        page_token=req.get("page_token"),
+    )
+    return _paged("runs", page)
+
+
+def search_logged_models(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    # Logged models are not stored yet, so no run has any. MLflow 3 clients search them
+    # while listing a run's artifacts; an empty page keeps that working.
+    return {}
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+
+def get_metric_history(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    page = ctx.store.get_metric_history(
+        req["run_id"], req["metric_key"], req.get("max_results"), req.get("page_token")
+    )
+    return _paged("metrics", page)
+
+
+def _invalid(message: str) -> TracklineException:
+    return TracklineException.invalid_parameter_value(message)
+
+
+def _check_run_ids(run_ids: list[str], rpc: str) -> None:
+    if len(run_ids) > BULK_MAX_RUNS:
+        raise _invalid(
+            f"{rpc} request must specify at most {BULK_MAX_RUNS} run_ids. "
+            f"Received {len(run_ids)} run_ids."
+        )
+
+
+def sample_steps(steps: list[int], max_results: int) -> set[int]:
+    """At most ``max_results`` of the sorted distinct ``steps``, evenly spread.
+
+    The first and last steps are always kept, so a chart keeps its full extent.
+    """
+    if len(steps) <= max_results:
+        return set(steps)
+    if max_results < 2:
+        return {steps[0], steps[-1]}
+    last = len(steps) - 1
+    return {steps[round(i * last / (max_results - 1))] for i in range(max_results)}
+
+
+def _with_run_id(metric: Metric, run_id: str) -> dict[str, Any]:
+    d = {"key": metric.key, "value": metric.value, "timestamp": metric.timestamp}
+    d.update(step=metric.step, run_id=run_id)
+    return d
+
+
+def get_history_bulk_interval(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    run_ids, key = req["run_ids"], req["metric_key"]
+    _check_run_ids(run_ids, "GetMetricHistoryBulkInterval")
+    max_results = req.get("max_results", BULK_INTERVAL_MAX_RESULTS)
+    if not 1 <= max_results <= BULK_INTERVAL_MAX_RESULTS:
+        raise _invalid(
+            f"max_results must be between 1 and {BULK_INTERVAL_MAX_RESULTS}. Got {max_results}."
+        )
+    start, end = req.get("start_step"), req.get("end_step")
+    if (start is None) != (end is None):
+        raise _invalid("If either start step or end step are specified, both must be specified.")
+    if start is not None and end is not None and start > end:
+        raise _invalid("end_step must be greater than or equal to start_step.")
+    out: list[dict[str, Any]] = []
+    for run_id in run_ids:
+        history = [
+            m
+            for m in ctx.store.get_metric_history(run_id, key)
+            if start is None or start <= m.step <= end  # type: ignore[operator]
+        ]
+        keep = sample_steps(sorted({m.step for m in history}), max_results)
+        for m in history:
+            if m.step in keep:
+                out.append(replace(m, run_id=run_id).to_dict())
+    return _omit_empty({"metrics": out})
+
+
+def get_history_bulk(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    run_ids, key = req["run_id"], req["metric_key"]
+    _check_run_ids(run_ids, "GetMetricHistoryBulk")
+    max_results = min(req.get("max_results", BULK_MAX_RESULTS), BULK_MAX_RESULTS)
+    if max_results <= 0:
+        raise _invalid(f"max_results must be positive. Got {max_results}.")
+    out: list[dict[str, Any]] = []
+    for run_id in run_ids:
+        history = ctx.store.get_metric_history(run_id, key)
+        out.extend(_with_run_id(m, run_id) for m in history[:max_results])
+    # This UI endpoint writes doubles as bare JSON numbers (NaN included), as MLflow does.
+    return {"metrics": out}
+
+
+# -- run artifacts -------------------------------------------------------------------------------
+
+
+def _run_artifacts(ctx: Context, run_id: str) -> RunArtifacts:
+    return RunArtifacts(ctx.proxy, ctx.store.get_run(run_id).info.artifact_uri)
+
+
+def list_artifacts(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    path = check_path(req.get("path"))
+    artifacts = _run_artifacts(ctx, req["run_id"])
+    files = [f.to_dict() for f in artifacts.list(path)]
+    return _omit_empty({"root_uri": artifacts.artifact_uri, "files": files})
+
+
+async def get_artifact(ctx: Context, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    query = {k: request.query_params.getlist(k) for k in request.query_params}
+    req = parse_message(GET_ARTIFACT_REQUEST, query, query=True)
+    path = check_path(req.get("path"))
+
+    def locate() -> tuple[str, str | None]:
+        return _run_artifacts(ctx, req["run_id"]).download_target(path)
+
+    local, tmp = await run_in_threadpool(locate)
+    return file_response(local, tmp)
+
+
+# -- proxied artifacts ---------------------------------------------------------------------------
+
+
+def _url_path(request: Request) -> str:
+    """The artifact path of a proxied-artifact URL, refused if it hides encoded tricks."""
+    raw = request.scope.get("raw_path") or b""
+    check_raw_url_path(raw)
+    return check_path(request.path_params.get("path", ""))
+
+
+async def download_artifact(ctx: Context, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    path = _url_path(request)
+    local, tmp = await run_in_threadpool(ctx.proxy.download_target, path)
+    return file_response(local, tmp)
+
+
+async def upload_artifact(ctx: Context, request: Request) -> Response:
+    from starlette.responses import Response
+
+    path = _url_path(request)
+    await ctx.proxy.upload(path, request.stream())
+    return Response(status_code=200)
+
+
+async def list_proxied_artifacts(ctx: Context, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    path = check_path(request.query_params.get("path"))
+    files = await run_in_threadpool(ctx.proxy.list, path)
+    return json_response({"files": [f.to_dict() for f in files]})
+
+
+async def delete_artifact(ctx: Context, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    path = _url_path(request)
+    await run_in_threadpool(ctx.proxy.delete, path)
+    return json_response({})
+
+
+async def multipart_not_supported(ctx: Context, request: Request) -> Response:
+    _url_path(request)
+    raise TracklineException(
+        "Multipart upload is not supported for the current artifact repository",
+        "NOT_IMPLEMENTED",
+    )
+
+
+async def presigned_not_supported(ctx: Context, request: Request) -> Response:
+    _url_path(request)
+    raise TracklineException(
+        "Presigned URLs are not supported for the current artifact repository",
+        "NOT_IMPLEMENTED",
+    )
+
+
+# -- misc ----------------------------------------------------------------------------------------
+
+
+async def health(ctx: Context, request: Request) -> Response:
+    from starlette.responses import PlainTextResponse
+
+    return PlainTextResponse("OK")
+
+
+async def version(ctx: Context, request: Request) -> Response:
+    from starlette.responses import PlainTextResponse
+
+    return PlainTextResponse(__version__)
+
+
+def server_info(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    store_type = None
+    if not ctx.config.artifacts_only:
+        store_type = "SqlStore" if "Sql" in type(ctx.store).__name__ else "FileStore"
+    return {
+        "store_type": store_type,
+        "workspaces_enabled": False,
+        "trace_archival_enabled": False,
+        "multipart_uploads_enabled": False,
+        "multipart_downloads_enabled": False,
+        "artifact_serving_enabled": ctx.config.serve_artifacts,
+        "artifacts_presigned_only": False,
+        "presigned_upload_run_id_supported": False,
+        "presigned_upload_model_id_supported": False,
+        "model_artifact_presigned_downloads_supported": False,
+        "features_enabled": {"gateway": False, "scheduled_issue_detection": False},
+    }
+
+
+async def openapi_document(ctx: Context, request: Request) -> Response:
+    from trackline_server.openapi import build_openapi
+
+    return json_response(build_openapi(ROUTES, ctx.config.static_prefix))
+
+
+# -- responses -----------------------------------------------------------------------------------
+
+
+def json_response(data: Any, status_code: int = 200) -> Response:
+    import json
+
+    from starlette.responses import Response
+
+    # allow_nan: the ajax bulk history writes bare NaN, as the reference server does.
+    body = json.dumps(data, allow_nan=True, separators=(",", ":"))
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def file_response(local: str, tmp_dir: str | None) -> Response:
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse
+
+    cleanup = BackgroundTask(shutil.rmtree, tmp_dir, True) if tmp_dir else None
+    return FileResponse(
+        local,
+        media_type=media_type(local),
+        filename=os.path.basename(local),
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+        background=cleanup,
+    )
+
+
+# -- the table -----------------------------------------------------------------------------------
+
+RUN_ID = F("run_id", required=True, alias="run_uuid", doc="run_uuid is a deprecated alias")
+EXPERIMENT_ID = F("experiment_id", required=True)
+GET_ARTIFACT_REQUEST = (RUN_ID, F("path"))
+MPU_NOTE = "Answers 501 NOT_IMPLEMENTED: local destinations cannot do multipart uploads."
+
+ROUTES: tuple[Route, ...] = (
+    # experiments
+    Route(
+        "CreateExperiment",
+        ("POST",),
+        "/experiments/create",
+        create_experiment,
+        (
+            F("name", required=True),
+            F("artifact_location"),
+            F("tags", "ExperimentTag", repeated=True),
+        ),
+        (F("experiment_id"),),
+    ),
+    Route(
+        "GetExperiment",
+        ("GET",),
+        "/experiments/get",
+        get_experiment,
+        (EXPERIMENT_ID,),
+        (F("experiment", "Experiment"),),
+    ),
+    Route(
+        "GetExperimentByName",
+        ("GET",),
+        "/experiments/get-by-name",
+        get_experiment_by_name,
+        (F("experiment_name", required=True),),
+        (F("experiment", "Experiment"),),
+    ),
+    Route(
+        "SearchExperiments",
+        ("GET", "POST"),
+        "/experiments/search",
+        search_experiments,
+        (
+            F("max_results", "int64", doc="required in practice: 0 or omitted is refused"),
+            F("page_token"),
+            F("filter"),
+            F("order_by", repeated=True),
+            F("view_type", "enum:ViewType"),
+        ),
+        (F("experiments", "Experiment", repeated=True), F("next_page_token")),
+    ),
+    Route(
+        "UpdateExperiment",
+        ("POST",),
+        "/experiments/update",
+        update_experiment,
+        (EXPERIMENT_ID, F("new_name", required=True)),
+    ),
+    Route(
+        "DeleteExperiment", ("POST",), "/experiments/delete", delete_experiment, (EXPERIMENT_ID,)
+    ),
+    Route(
+        "RestoreExperiment", ("POST",), "/experiments/restore", restore_experiment, (EXPERIMENT_ID,)
+    ),
+    Route(
+        "SetExperimentTag",
+        ("POST",),
+        "/experiments/set-experiment-tag",
+        set_experiment_tag,
+        (EXPERIMENT_ID, F("key", required=True), F("value")),
+    ),
+    Route(
+        "DeleteExperimentTag",
+        ("POST",),
+        "/experiments/delete-experiment-tag",
+        delete_experiment_tag,
+        (EXPERIMENT_ID, F("key", required=True)),
+    ),
+    # runs
+    Route(
+        "CreateRun",
+        ("POST",),
+        "/runs/create",
+        create_run,
+        (
+            EXPERIMENT_ID,
+            F("user_id", doc="deprecated"),
+            F("run_name"),
+            F("start_time", "int64"),
+            F("tags", "RunTag", repeated=True),
+        ),
+        (F("run", "Run"),),
+    ),
+    Route(
+        "UpdateRun",
+        ("POST",),
+        "/runs/update",
+        update_run,
+        (RUN_ID, F("status", "enum:RunStatus"), F("end_time", "int64"), F("run_name")),
+        (F("run_info", "RunInfo"),),
+    ),
+    Route("DeleteRun", ("POST",), "/runs/delete", delete_run, (RUN_ID,)),
+    Route("RestoreRun", ("POST",), "/runs/restore", restore_run, (RUN_ID,)),
+    Route("GetRun", ("GET",), "/runs/get", get_run, (RUN_ID,), (F("run", "Run"),)),
+    Route(
+        "LogMetric",
+        ("POST",),
+        "/runs/log-metric",
+        log_metric,
+        (RUN_ID, *(f for f in MESSAGES["Metric"] if f.name != "run_id")),
+    ),
+    Route(
+        "LogParam",
+        ("POST",),
+        "/runs/log-parameter",
+        log_param,
+        (RUN_ID, F("key", required=True), F("value")),
+    ),
+    Route(
+        "SetTag", ("POST",), "/runs/set-tag", set_tag, (RUN_ID, F("key", required=True), F("value"))
+    ),
+    Route(
+        "DeleteTag", ("POST",), "/runs/delete-tag", delete_tag, (RUN_ID, F("key", required=True))
+    ),
+    Route(
+        "LogBatch",
+        ("POST",),
+        "/runs/log-batch",
+        log_batch,
+        (
+            RUN_ID,
+            F("metrics", "Metric", repeated=True),
+            F("params", "Param", repeated=True),
+            F("tags", "RunTag", repeated=True),
+        ),
+    ),
+    Route(
+        "LogInputs",
+        ("POST",),
+        "/runs/log-inputs",
+        log_inputs,
+        (
+            RUN_ID,
+            F("datasets", "DatasetInput", repeated=True),
+            F("models", "ModelInput", repeated=True, doc="accepted and ignored"),
+        ),
+    ),
+    Route(
+        "SearchRuns",
+        ("POST",),
+        "/runs/search",
+        search_runs,
+        (
+            F("experiment_ids", repeated=True),
+            F("filter"),
+            F("run_view_type", "enum:ViewType"),
+            F("max_results", "int32"),
+            F("order_by", repeated=True),
+            F("page_token"),
+        ),
+        (F("runs", "Run", repeated=True), F("next_page_token")),
+    ),
+    Route(
+        "SearchLoggedModels",
+        ("POST",),
+        "/logged-models/search",
+        search_logged_models,
+        (
+            F("experiment_ids", repeated=True),
+            F("filter"),
+            F("max_results", "int32"),
+            F("page_token"),
+        ),
+        (F("next_page_token"),),
+        summary="Always an empty page: logged models are not stored yet.",
+    ),
+    # metrics
+    Route(
+        "GetMetricHistory",
+        ("GET",),
+        "/metrics/get-history",
+        get_metric_history,
+        (RUN_ID, F("metric_key", required=True), F("page_token"), F("max_results", "int32")),
+        (F("metrics", "Metric", repeated=True), F("next_page_token")),
+    ),
+    Route(
+        "GetMetricHistoryBulkInterval",
+        ("GET",),
+        "/metrics/get-history-bulk-interval",
+        get_history_bulk_interval,
+        (
+            F("run_ids", required=True, repeated=True, doc="at most 100"),
+            F("metric_key", required=True),
+            F("start_step", "int32"),
+            F("end_step", "int32"),
+            F("max_results", "int32", doc="1..2500, default 2500"),
+        ),
+        (F("metrics", "MetricWithRunId", repeated=True),),
+    ),
+    Route(
+        "GetMetricHistoryBulk",
+        ("GET",),
+        "/metrics/get-history-bulk",
+        get_history_bulk,
+        (
+            F("run_id", required=True, repeated=True, doc="repeat the key; at most 100"),
+            F("metric_key", required=True),
+            F("max_results", "int32", doc="at most 25000"),
+        ),
+        (F("metrics", "MetricWithRunId", repeated=True),),
+        prefixes=AJAX_2,
+    ),
+    # run artifacts
+    Route(
+        "ListArtifacts",
+        ("GET",),
+        "/artifacts/list",
+        list_artifacts,
+        (RUN_ID, F("path"), F("page_token")),
+        (F("root_uri"), F("files", "FileInfo", repeated=True), F("next_page_token")),
+    ),
+    Route(
+        "GetArtifact",
+        ("GET",),
+        "/get-artifact",
+        get_artifact,
+        GET_ARTIFACT_REQUEST,
+        prefixes=("", "/ajax-api/2.0/mlflow"),
+        kind="raw",
+        media_type="application/octet-stream",
+        summary="The bytes of one run artifact, as an attachment.",
+    ),
+    # proxied artifacts
+    Route(
+        "DownloadArtifact",
+        ("GET",),
+        "/artifacts/{path:path}",
+        download_artifact,
+        prefixes=ARTIFACTS,
+        kind="raw",
+        group="artifacts",
+        media_type="application/octet-stream",
+        summary="Stream one file of the artifact destination (Range requests supported).",
+    ),
+    Route(
+        "UploadArtifact",
+        ("PUT",),
+        "/artifacts/{path:path}",
+        upload_artifact,
+        prefixes=ARTIFACTS,
+        kind="raw",
+        group="artifacts",
+        summary="Store the raw request body at the path; visible only once complete.",
+    ),
+    Route(
+        "DeleteArtifact",
+        ("DELETE",),
+        "/artifacts/{path:path}",
+        delete_artifact,
+        prefixes=ARTIFACTS,
+        kind="raw",
+        group="artifacts",
+        summary="Delete a file or directory; a missing path is not an error.",
+    ),
+    Route(
+        "ListProxiedArtifacts",
+        ("GET",),
+        "/artifacts",
+        list_proxied_artifacts,
+        (F("path"),),
+        (F("files", "FileInfo", repeated=True),),
+        prefixes=ARTIFACTS,
+        kind="raw",
+        group="artifacts",
+        summary="Direct children of a directory; paths relative to it.",
+    ),
+    *(
+        Route(
+            f"{name}MultipartUpload",
+            ("POST",),
+            f"/mpu/{verb}/{{path:path}}",
+            multipart_not_supported,
+            prefixes=ARTIFACTS,
+            kind="raw",
+            group="artifacts",
+            summary=MPU_NOTE,
+        )
+        for name, verb in (("Create", "create"), ("Complete", "complete"), ("Abort", "abort"))
+    ),
+    Route(
+        "GetPresignedDownloadUrl",
+        ("GET",),
+        "/presigned/{path:path}",
+        presigned_not_supported,
+        prefixes=ARTIFACTS,
+        kind="raw",
+        group="artifacts",
+        summary="Answers 501 NOT_IMPLEMENTED: local destinations have no presigned URLs.",
+    ),
+    # misc
+    Route(
+        "Health",
+        ("GET",),
+        "/health",
+        health,
+        prefixes=ROOT,
+        kind="raw",
+        group="misc",
+        media_type="text/plain",
+    ),
+    Route(
+        "Version",
+        ("GET",),
+        "/version",
+        version,
+        prefixes=ROOT,
+        kind="raw",
+        group="misc",
+        media_type="text/plain",
+    ),
+    Route(
+        "GetServerInfo",
+        ("GET",),
+        "/server-info",
+        server_info,
+        response=(
+            F("store_type"),
+            F("workspaces_enabled", "bool"),
+            F("multipart_uploads_enabled", "bool"),
+            F("artifact_serving_enabled", "bool"),
+        ),
+        prefixes=API_3,
+        group="misc",
+    ),
+    Route(
+        "OpenApi",
+        ("GET",),
+        "/openapi.json",
+        openapi_document,
+        prefixes=ROOT,
+        kind="raw",
+        group="misc",
+        summary="This document.",
+    ),
+)
+
+__all__ = ["ROUTES", "Context", "Route"]

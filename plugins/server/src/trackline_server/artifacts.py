@@ -1,0 +1,242 @@
+"""The proxied artifact store: path checks, listing, streamed upload and download.
+
+Every path a client sends is checked twice: syntactically (``check_path``: the core's
+``validate_artifact_path`` plus the encodings and spellings that only matter on the way in
+through a URL), and, for a local destination, physically (``ArtifactProxy.local_path``: the
+resolved real path must stay inside the resolved destination, so a symlink planted inside the
+destination cannot lead out of it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from functools import cached_property
+from urllib.parse import unquote, urlparse
+
+from trackline.artifacts import get_artifact_repository
+from trackline.entities import FileInfo
+from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
+from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
+
+MLFLOW_ARTIFACTS_SCHEME = "mlflow-artifacts"
+# Percent-encoded '/', '\', '.' and NUL in the *raw* URL path: after uvicorn decodes the path
+# they would look like ordinary separators or dots, so they are refused before decoding.
+_ENCODED_TRICKS = re.compile(rb"%(2f|5c|2e|00)", re.IGNORECASE)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+# Served as text so a browser never renders an uploaded page in the server's origin.
+_ACTIVE_TYPES = {"text/html", "image/svg+xml", "text/javascript", "application/javascript"}
+
+
+def bad_path(path: str) -> TracklineException:
+    return TracklineException.invalid_parameter_value(f"Invalid path: {path!r}")
+
+
+def check_raw_url_path(raw: bytes) -> None:
+    if _ENCODED_TRICKS.search(raw) or b"\\" in raw:
+        raise bad_path(raw.decode("latin-1"))
+
+
+def check_path(path: str | None) -> str:
+    """A client-given artifact path, normalised; ``""`` is the root."""
+    path = path or ""
+    decoded = unquote(path)
+    if "\x00" in decoded or "\\" in decoded or _DRIVE.match(decoded):
+        raise bad_path(path)
+    if any(part.startswith("~") for part in decoded.split("/")):
+        raise bad_path(path)  # fsspec and shells expand a leading '~'
+    try:
+        return validate_artifact_path(path)
+    except TracklineException as exc:
+        raise bad_path(path) from exc
+
+
+def is_local_uri(uri: str) -> bool:
+    scheme = urlparse(uri).scheme
+    return len(scheme) <= 1 or scheme == "file"  # one letter: a Windows drive
+
+
+def local_root(uri: str) -> str:
+    if uri.startswith("file:"):
+        parsed = urlparse(uri)
+        return unquote(parsed.path)
+    return uri
+
+
+def proxied_path(uri: str) -> str:
+    """``mlflow-artifacts:/1/<run>/artifacts`` → ``1/<run>/artifacts`` (host part dropped)."""
+    rest = uri[len(MLFLOW_ARTIFACTS_SCHEME) + 1 :]
+    if rest.startswith("//"):
+        rest = "/" + rest[2:].partition("/")[2]  # mlflow-artifacts://host:port/path
+    return check_path(rest.lstrip("/"))
+
+
+class ArtifactProxy:
+    """Artifacts under one destination URI (``--artifacts-destination``)."""
+
+    def __init__(self, destination: str) -> None:
+        self.destination = destination
+        self.local = is_local_uri(destination)
+
+    @cached_property
+    def repository(self) -> ArtifactRepository:
+        return get_artifact_repository(self.destination)
+
+    @cached_property
+    def real_root(self) -> str:
+        root = os.path.abspath(local_root(self.destination))
+        os.makedirs(root, exist_ok=True)
+        return os.path.realpath(root)
+
+    # -- containment -----------------------------------------------------------------------
+
+    def local_path(self, path: str) -> str:
+        """The real local path of a checked relative ``path``; refuses escapes by symlink."""
+        candidate = os.path.realpath(os.path.join(self.real_root, *path.split("/")))
+        if candidate != self.real_root and not candidate.startswith(self.real_root + os.sep):
+            raise bad_path(path)
+        return candidate
+
+    def contain(self, path: str) -> None:
+        if self.local:
+            self.local_path(path)
+
+    # -- operations ------------------------------------------------------------------------
+
+    def list(self, path: str, relative_to: str | None = None) -> list[FileInfo]:
+        """Children of ``path``; their paths relative to ``relative_to`` (default: ``path``)."""
+        self.contain(path)
+        base = path if relative_to is None else relative_to
+        out = []
+        for info in self.repository.list_artifacts(path or None):
+            rel = posixpath.relpath(info.path, base) if base else info.path
+            if self.local and info.is_dir is False:
+                self.contain(info.path)  # a symlinked file pointing out is not listed
+            out.append(FileInfo(rel, info.is_dir, info.file_size))
+        return out
+
+    def delete(self, path: str) -> None:
+        if not path:
+            raise bad_path(path)  # deleting the whole destination is never what was meant
+        self.contain(path)
+        try:
+            self.repository.delete_artifacts(path)
+        except TracklineException as exc:
+            if exc.error_code != RESOURCE_DOES_NOT_EXIST:
+                raise
+
+    def download_target(self, path: str) -> tuple[str, str | None]:
+        """(local file to send, temporary directory to remove afterwards or None)."""
+        if not path:
+            raise not_found(path)
+        if self.local:
+            target = self.local_path(path)
+            if not os.path.isfile(target):
+                raise not_found(path)
+            return target, None
+        tmp = tempfile.mkdtemp(prefix="trackline-download-")
+        try:
+            local = os.path.join(tmp, posixpath.basename(path))
+            self.repository._download_file(path, local)
+        except Exception:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise not_found(path) from None
+        return local, tmp
+
+    async def upload(self, path: str, chunks: AsyncIterator[bytes]) -> None:
+        """Stream ``chunks`` into ``path``; nothing is visible there until the last byte.
+
+        Locally the data goes to a hidden temporary file next to the target and is renamed
+        over it (atomic on one file system); elsewhere it is spooled to a local temporary
+        file and handed to the repository whole. Either way a client that disconnects leaves
+        only a deleted temporary file behind.
+        """
+        if not path:
+            raise bad_path(path)
+        if self.local:
+            await self._upload_local(path, chunks)
+        else:
+            await self._upload_remote(path, chunks)
+
+    async def _upload_local(self, path: str, chunks: AsyncIterator[bytes]) -> None:
+        target = self.local_path(path)
+        if os.path.isdir(target):
+            raise TracklineException.invalid_parameter_value(
+                f"Cannot upload to {path!r}: it is a directory."
+            )
+        parent = os.path.dirname(target)
+        os.makedirs(parent, exist_ok=True)
+        self.local_path(path)  # the directories just made may not be symlinks, re-check
+        fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async for chunk in chunks:
+                    out.write(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            _remove(tmp)
+            raise
+
+    async def _upload_remote(self, path: str, chunks: AsyncIterator[bytes]) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        tmp_dir = tempfile.mkdtemp(prefix="trackline-upload-")
+        try:
+            local = os.path.join(tmp_dir, posixpath.basename(path))
+            with open(local, "wb") as out:
+                async for chunk in chunks:
+                    out.write(chunk)
+            directory = posixpath.dirname(path) or None
+            await run_in_threadpool(self.repository.log_artifact, local, directory)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+class RunArtifacts:
+    """The artifacts of one run, wherever its ``artifact_uri`` points."""
+
+    def __init__(self, proxy: ArtifactProxy, artifact_uri: str) -> None:
+        self.artifact_uri = artifact_uri
+        if artifact_uri.startswith(MLFLOW_ARTIFACTS_SCHEME + ":"):
+            self.proxy: ArtifactProxy | None = proxy
+            self.prefix = proxied_path(artifact_uri)
+        else:
+            self.proxy = None
+            self.prefix = ""
+
+    def _join(self, path: str) -> str:
+        return posixpath.join(self.prefix, path) if path else self.prefix
+
+    def list(self, path: str) -> list[FileInfo]:
+        if self.proxy is not None:
+            return self.proxy.list(self._join(path), relative_to=self.prefix)
+        return get_artifact_repository(self.artifact_uri).list_artifacts(path or None)
+
+    def download_target(self, path: str) -> tuple[str, str | None]:
+        if self.proxy is not None:
+            return self.proxy.download_target(self._join(path))
+        return ArtifactProxy(self.artifact_uri).download_target(path)
+
+
+def not_found(path: str) -> TracklineException:
+    return TracklineException(f"No artifact found at {path!r}", RESOURCE_DOES_NOT_EXIST)
+
+
+def media_type(path: str) -> str:
+    guessed, _ = mimetypes.guess_type(path)
+    if guessed is None:
+        return "application/octet-stream"
+    if guessed in _ACTIVE_TYPES:
+        return "text/plain"
+    return guessed
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

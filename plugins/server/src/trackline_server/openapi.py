@@ -1,0 +1,128 @@
+"""The OpenAPI 3.1 document, generated from the route table and its message descriptions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from trackline import __version__
+
+from trackline_server.protocol import ENUMS, MESSAGES, SCALARS, Field
+
+_SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "int64": {"type": "integer", "format": "int64"},
+    "int32": {"type": "integer", "format": "int32"},
+    "double": {"oneOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]},
+    "bool": {"type": "boolean"},
+}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error_code", "message"],
+    "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
+}
+_STATUS = {"400": "Invalid request", "404": "Not found", "500": "Internal error"}
+
+
+def field_schema(field: Field) -> dict[str, Any]:
+    if field.type in SCALARS:
+        schema = dict(_SCALAR_SCHEMAS[field.type])
+    elif field.type.startswith("enum:"):
+        schema = {"$ref": f"#/components/schemas/{field.type[5:]}"}
+    else:
+        schema = {"$ref": f"#/components/schemas/{field.type}"}
+    if field.repeated:
+        schema = {"type": "array", "items": schema}
+    if field.doc:
+        schema = {**schema, "description": field.doc}
+    return schema
+
+
+def message_schema(fields: tuple[Field, ...]) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {f.name: field_schema(f) for f in fields},
+    }
+    required = [f.name for f in fields if f.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _query_parameters(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f.name,
+            "in": "query",
+            "required": f.required,
+            "schema": field_schema(f),
+            **({"explode": True} if f.repeated else {}),
+        }
+        for f in fields
+        if f.type in SCALARS or f.type.startswith("enum:")
+    ]
+
+
+def _operation(route: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"operationId": route.name, "summary": route.summary or route.name}
+    params = []
+    if "{path:path}" in route.path:
+        params.append(
+            {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
+        )
+    responses: dict[str, Any] = {
+        code: {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for code, text in _STATUS.items()
+    }
+    if route.kind == "rpc" or route.response:
+        ok = {"application/json": {"schema": message_schema(route.response)}}
+    elif route.media_type == "application/json":
+        ok = {"application/json": {"schema": {"type": "object"}}}
+    else:
+        ok = {route.media_type: {"schema": {"type": "string"}}}
+    responses["200"] = {"description": "Success", "content": ok}
+    op["responses"] = responses
+    op["_params"] = params
+    return op
+
+
+def build_openapi(routes: Any, static_prefix: str = "") -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        for path in route.paths(static_prefix):
+            doc_path = re.sub(r"\{(\w+):path\}", r"{\1}", path)
+            for method in route.methods:
+                op = _operation(route)
+                params = op.pop("_params")
+                if method == "GET":
+                    params += _query_parameters(route.request)
+                elif route.request and route.kind == "rpc":
+                    op["requestBody"] = {
+                        "required": True,
+                        "content": {"application/json": {"schema": message_schema(route.request)}},
+                    }
+                elif method == "PUT":
+                    op["requestBody"] = {
+                        "content": {"application/octet-stream": {"schema": {"type": "string"}}}
+                    }
+                if params:
+                    op["parameters"] = params
+                op["operationId"] = f"{route.name}_{method}_{len(paths)}"
+                paths.setdefault(doc_path, {})[method.lower()] = op
+    schemas: dict[str, Any] = {name: message_schema(fields) for name, fields in MESSAGES.items()}
+    for name, values in ENUMS.items():
+        schemas[name] = {"type": "string", "enum": list(values)}
+    schemas["Error"] = _ERROR_SCHEMA
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "trackline tracking server",
+            "version": __version__,
+            "description": "MLflow-compatible tracking REST API and proxied artifact service.",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

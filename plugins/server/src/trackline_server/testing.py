@@ -1,0 +1,141 @@
+"""Start a real ``trackline server`` process in tests.
+
+``start_server(tmp_path, "--workers", "2")`` runs the CLI in a subprocess on a free port,
+polls ``/health`` until it answers (no fixed sleeps) and returns a ``RunningServer``; use it
+as a context manager or call ``stop()``. The ``server_factory`` pytest fixture wraps it and
+stops every server at the end of the test::
+
+    from trackline_server.testing import server_factory  # noqa: F401  (a fixture)
+
+    def test_something(server_factory):
+        server = server_factory("--no-serve-artifacts")
+        requests.get(server.url + "/health")
+
+By default the backend is ``sqlite:///<tmp>/trackline.db`` and artifacts go to
+``<tmp>/mlartifacts``; pass ``--backend-store-uri`` / ``--artifacts-destination`` to override.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# No "python -m trackline" entry exists; call the click group as the console script does.
+_CLI = "import sys; from trackline.cli.main import cli; sys.exit(cli(prog_name='trackline'))"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    ready_seconds: float
+    log_path: Path
+    args: list[str] = field(default_factory=list)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _has_option(args: list[str], name: str) -> bool:
+    return any(a == name or a.startswith(name + "=") for a in args)
+
+
+def start_server(
+    workdir: Path, *args: str, timeout: float = 30.0, env: dict[str, str] | None = None
+) -> RunningServer:
+    """Run ``trackline server`` with ``args`` in ``workdir`` and wait until /health is OK."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = list(args)
+    if not _has_option(argv, "--backend-store-uri") and not _has_option(argv, "--artifacts-only"):
+        argv += ["--backend-store-uri", f"sqlite:///{workdir / 'trackline.db'}"]
+    if not _has_option(argv, "--artifacts-destination"):
+        argv += ["--artifacts-destination", str(workdir / "mlartifacts")]
+    if not _has_option(argv, "--port") and "-p" not in argv:
+        argv += ["--port", str(free_port())]
+    port = argv[argv.index("--port") + 1] if "--port" in argv else argv[argv.index("-p") + 1]
+    prefix = argv[argv.index("--static-prefix") + 1] if "--static-prefix" in argv else ""
+    url = f"http://127.0.0.1:{port}{prefix}"
+    log_path = workdir / f"server-{port}.log"
+    process_env = {**os.environ, **(env or {})}
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _CLI, "server", *argv],
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=process_env,
+        )
+    server = RunningServer(url, process, workdir, 0.0, log_path, argv)
+    try:
+        server.ready_seconds = wait_healthy(url, process, started, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def wait_healthy(
+    url: str, process: subprocess.Popen[bytes], started: float, timeout: float
+) -> float:
+    """Poll ``url/health`` every few milliseconds; seconds from ``started`` to the first OK."""
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=1) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.01)
+    raise TimeoutError(f"server at {url} not healthy after {timeout} s")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Any]:
+    """A function ``(*cli_args, workdir=None, env=None) -> RunningServer``; all stopped after."""
+    servers: list[RunningServer] = []
+
+    def make(*args: str, workdir: Path | None = None, env: dict[str, str] | None = None) -> Any:
+        server = start_server(workdir or tmp_path / f"server{len(servers)}", *args, env=env)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
