@@ -21,6 +21,7 @@ import tempfile
 import threading
 from urllib.parse import quote, unquote, urlsplit
 
+import requests
 from trackline.entities import FileInfo
 from trackline.exceptions import TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
@@ -204,6 +205,13 @@ def _save_stream(response: object, local_path: str) -> None:
             for chunk in response.iter_content(_CHUNK):  # type: ignore[attr-defined]
                 out.write(chunk)
         os.replace(tmp, local_path)
+    except requests.RequestException as exc:  # the connection broke mid-body
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise TracklineException(
+            f"Download of {redact(response.url)} was cut off: {type(exc).__name__}",  # type: ignore[attr-defined]
+            "TEMPORARILY_UNAVAILABLE",
+        ) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

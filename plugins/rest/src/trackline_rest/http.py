@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from trackline.exceptions import TracklineException
 from trackline.tracking.uri import env
@@ -268,20 +269,33 @@ class HttpClient:
                 prepared.url, {}, stream, self.config.verify, self.config.client_cert
             )
             return self.session.send(prepared, timeout=self.config.timeout, **settings)
-        except requests.Timeout as exc:
-            raise TracklineException(
-                f"{method} {redact(url)} timed out after {self.config.timeout:g} s "
-                "(MLFLOW_HTTP_REQUEST_TIMEOUT).",
-                "DEADLINE_EXCEEDED",
-            ) from exc
         except requests.RequestException as exc:
-            raise TracklineException(
-                f"{method} {redact(url)} failed: {type(exc).__name__}: {_safe_reason(exc)}",
-                "TEMPORARILY_UNAVAILABLE",
-            ) from exc
+            raise _network_error(exc, method, url, self.config.timeout) from exc
 
     def close(self) -> None:
         self.session.close()
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """A timeout, even when urllib3 gave up retrying one (requests then says ConnectionError)."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, urllib3.exceptions.TimeoutError)
+
+
+def _network_error(
+    exc: requests.RequestException, method: str, url: str, timeout: float
+) -> TracklineException:
+    if _is_timeout(exc):
+        return TracklineException(
+            f"{method} {redact(url)} timed out after {timeout:g} s (MLFLOW_HTTP_REQUEST_TIMEOUT).",
+            "DEADLINE_EXCEEDED",
+        )
+    return TracklineException(
+        f"{method} {redact(url)} failed: {type(exc).__name__}: {_safe_reason(exc)}",
+        "TEMPORARILY_UNAVAILABLE",
+    )
 
 
 def _safe_reason(exc: BaseException) -> str:
