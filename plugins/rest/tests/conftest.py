@@ -8,13 +8,10 @@ between tests (see ``reset_sqlite``), which is far faster than a server per test
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,22 +111,22 @@ def start_server(command: list[str], tmp: Path, name: str) -> Server:
     raise RuntimeError(f"server did not start: {' '.join(command)}\n--- log ---\n{log}")
 
 
-def trackline_command() -> list[str]:
-    script = Path(sys.executable).parent / "trackline"
-    if script.exists():
-        return [str(script), "server"]
-    found = shutil.which("trackline")
-    if found:
-        return [found, "server"]
-    return [sys.executable, "-c", "from trackline.cli.main import cli; cli()", "server"]
-
-
 @pytest.fixture(scope="module")
 def trackline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A ``trackline server`` over SQLite, shared by the module."""
-    if importlib.util.find_spec("trackline_server") is None:
-        pytest.skip("trackline-server is not installed (pip install -e 'plugins/rest[test]')")
-    server = start_server(trackline_command(), tmp_path_factory.mktemp("server"), "trackline")
+    """A ``trackline server`` over SQLite, shared by the module (trackline-server's helper)."""
+    # Imported by name at run time: the test extra installs trackline-server, the plugin
+    # itself never depends on it.
+    testing = pytest.importorskip("trackline_server.testing")
+    workdir = tmp_path_factory.mktemp("server")
+    env = {k: "" for k in _ISOLATE}
+    running = testing.start_server(workdir, timeout=START_TIMEOUT, env=env)
+    server = Server(
+        running.url,
+        workdir / "trackline.db",
+        workdir / "mlartifacts",
+        running.log_path,
+        running.process,
+    )
     yield server
     server.stop()
 

@@ -127,6 +127,8 @@ class HttpArtifactRepository(ArtifactRepository):
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
         base = validate_artifact_path(artifact_path)
+        if not os.path.isdir(local_dir):  # os.walk would silently upload nothing
+            raise FileNotFoundError(f"No such directory: {local_dir!r}")
         for current, dirs, files in os.walk(local_dir):
             dirs.sort()
             relative = os.path.relpath(current, local_dir)
