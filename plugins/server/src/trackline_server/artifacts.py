@@ -46,15 +46,29 @@ def check_raw_url_path(raw: bytes) -> None:
 def check_path(path: str | None) -> str:
     """A client-given artifact path, normalised; ``""`` is the root."""
     path = path or ""
-    decoded = unquote(path)
-    if "\x00" in decoded or "\\" in decoded or _DRIVE.match(decoded):
-        raise bad_path(path)
-    if any(part.startswith("~") for part in decoded.split("/")):
-        raise bad_path(path)  # fsspec and shells expand a leading '~'
+    for decoded in _decodings(path):
+        if "\x00" in decoded or "\\" in decoded or _DRIVE.match(decoded):
+            raise bad_path(path)
+        if decoded.startswith("/") or ".." in decoded.split("/"):
+            raise bad_path(path)
+        if any(part.startswith("~") for part in decoded.split("/")):
+            raise bad_path(path)  # fsspec and shells expand a leading '~'
     try:
         return validate_artifact_path(path)
     except TracklineException as exc:
         raise bad_path(path) from exc
+
+
+def _decodings(path: str, limit: int = 4) -> list[str]:
+    """``path`` and its successive percent-decodings: a layer of encoding must not hide
+    ``..`` from a later component that decodes once more."""
+    out = [path]
+    while len(out) <= limit:
+        decoded = unquote(out[-1])
+        if decoded == out[-1]:
+            break
+        out.append(decoded)
+    return out
 
 
 def is_local_uri(uri: str) -> bool:

@@ -1,0 +1,220 @@
+"""The proxied artifact service and run-artifact listing: happy paths and every path trick."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from server_test_helpers import API, error, ok, post, raw_request
+
+ART = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+def test_upload_download_list_delete(client, tmp_path):
+    assert client.put(ART + "/1/run/artifacts/dir/x.txt", content=b"hello").status_code == 200
+    assert (tmp_path / "mlartifacts/1/run/artifacts/dir/x.txt").read_bytes() == b"hello"
+    got = client.get(ART + "/1/run/artifacts/dir/x.txt")
+    assert got.status_code == 200 and got.content == b"hello"
+    assert got.headers["content-disposition"].startswith("attachment")
+    assert got.headers["x-content-type-options"] == "nosniff"
+    listing = ok(client.get(ART, params={"path": "1/run/artifacts"}))
+    assert listing["files"] == [{"path": "dir", "is_dir": True}]
+    listing = ok(client.get(ART, params={"path": "1/run/artifacts/dir"}))
+    assert listing["files"] == [{"path": "x.txt", "is_dir": False, "file_size": 5}]
+    assert ok(client.delete(ART + "/1/run/artifacts/dir/x.txt")) == {}
+    assert not (tmp_path / "mlartifacts/1/run/artifacts/dir/x.txt").exists()
+    # Deleting what is not there is not an error.
+    assert ok(client.delete(ART + "/1/run/artifacts/dir/x.txt")) == {}
+
+
+def test_download_missing_is_404(client):
+    error(client.get(ART + "/nope.txt"), 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_download_range(client):
+    client.put(ART + "/r.bin", content=b"0123456789")
+    got = client.get(ART + "/r.bin", headers={"range": "bytes=2-4"})
+    assert got.status_code == 206 and got.content == b"234"
+
+
+def test_html_is_served_as_text(client):
+    client.put(ART + "/page.html", content=b"<script>alert(1)</script>")
+    got = client.get(ART + "/page.html")
+    assert got.headers["content-type"].startswith("text/plain")
+
+
+def test_upload_replaces_atomically(client, tmp_path):
+    client.put(ART + "/a.txt", content=b"one")
+    client.put(ART + "/a.txt", content=b"two")
+    assert (tmp_path / "mlartifacts/a.txt").read_bytes() == b"two"
+    assert [p.name for p in (tmp_path / "mlartifacts").iterdir()] == ["a.txt"]
+
+
+@pytest.mark.parametrize("verb", ["create", "complete", "abort"])
+def test_multipart_is_not_implemented(client, verb):
+    response = client.post(f"/api/2.0/mlflow-artifacts/mpu/{verb}/x.bin", json={"path": "x.bin"})
+    error(response, 501, "NOT_IMPLEMENTED")
+
+
+def test_presigned_is_not_implemented(client):
+    error(client.get("/api/2.0/mlflow-artifacts/presigned/x.bin"), 501, "NOT_IMPLEMENTED")
+
+
+# -- traversal ---------------------------------------------------------------------------------
+
+TRICKS = [
+    b"../secret.txt",
+    b"a/../../secret.txt",
+    b"%2e%2e/secret.txt",
+    b"%2E%2E/secret.txt",
+    b"..%2fsecret.txt",
+    b"a%2f..%2f..%2fsecret.txt",
+    b"..%5csecret.txt",
+    b"a\\..\\..\\secret.txt",
+    b"%252e%252e/secret.txt",
+    b"/etc/passwd",
+    b"%2fetc/passwd",
+    b"~/secret.txt",
+    b"~root/secret.txt",
+    b"C:/Windows/win.ini",
+    b"c:%5cWindows",
+    b"a/%00/b.txt",
+    b"a%00.txt",
+]
+TRICK_IDS = [t.decode("latin-1") for t in TRICKS]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("trick", TRICKS, ids=TRICK_IDS)
+def test_proxy_path_tricks_are_refused(client, tmp_path, method, trick):
+    outside = tmp_path / "secret.txt"
+    outside.write_bytes(b"secret")
+    raw = b"/api/2.0/mlflow-artifacts/artifacts/" + trick
+    status, _, body = raw_request(client.app, method, raw, body=b"evil")
+    assert status in (400, 404), body
+    assert b"secret" not in body or b"Invalid path" in body
+    assert outside.read_bytes() == b"secret"
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and p.read_bytes() == b"evil"]
+    assert leaked == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["..", "../x", "a/../../x", "/etc", "%2e%2e", "%252e%252e", "~", "C:/x", "a\\b", "a\x00b"],
+    ids=[
+        "dotdot",
+        "dotdot-x",
+        "nested",
+        "absolute",
+        "encoded",
+        "double-encoded",
+        "tilde",
+        "drive",
+        "backslash",
+        "nul",
+    ],
+)
+def test_list_path_tricks_are_refused(client, path):
+    error(client.get(ART, params={"path": path}), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_symlink_inside_destination_cannot_escape(client, tmp_path):
+    dest = tmp_path / "mlartifacts"
+    dest.mkdir(exist_ok=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"secret")
+    os.symlink(outside, dest / "link")
+    error(client.get(ART + "/link/secret.txt"), 400, "INVALID_PARAMETER_VALUE")
+    error(client.put(ART + "/link/new.txt", content=b"evil"), 400, "INVALID_PARAMETER_VALUE")
+    error(client.get(ART, params={"path": "link"}), 400, "INVALID_PARAMETER_VALUE")
+    error(client.delete(ART + "/link/secret.txt"), 400, "INVALID_PARAMETER_VALUE")
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+
+
+def test_disconnect_mid_upload_leaves_nothing(client, tmp_path):
+    app = client.app
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": "/api/2.0/mlflow-artifacts/artifacts/big/file.bin",
+        "raw_path": b"/api/2.0/mlflow-artifacts/artifacts/big/file.bin",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"content-length", b"1000000")],
+        "client": ("127.0.0.1", 1),
+        "server": ("localhost", 80),
+    }
+    messages = [{"type": "http.request", "body": b"x" * 1000, "more_body": True}]
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        pass
+
+    asyncio.run(app(scope, receive, send))
+    folder = tmp_path / "mlartifacts" / "big"
+    assert not (folder / "file.bin").exists()
+    assert list(folder.iterdir()) == []  # no partial temporary file either
+
+
+# -- run artifacts through the tracking API ----------------------------------------------------
+
+
+def _run(client) -> dict:
+    return ok(post(client, "/runs/create", {"experiment_id": "0"}))["run"]["info"]
+
+
+def test_list_run_artifacts_and_get_artifact(client):
+    info = _run(client)
+    root = info["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    client.put(f"{ART}/{root}/x.txt", content=b"hello")
+    client.put(f"{ART}/{root}/sub/y.txt", content=b"why")
+    listing = ok(client.get(API + "/artifacts/list", params={"run_id": info["run_id"]}))
+    assert listing["root_uri"] == info["artifact_uri"]
+    assert listing["files"] == [
+        {"path": "sub", "is_dir": True},
+        {"path": "x.txt", "is_dir": False, "file_size": 5},
+    ]
+    sub = ok(
+        client.get(API + "/artifacts/list", params={"run_uuid": info["run_id"], "path": "sub"})
+    )
+    assert sub["files"] == [{"path": "sub/y.txt", "is_dir": False, "file_size": 3}]
+    got = client.get("/get-artifact", params={"run_id": info["run_id"], "path": "sub/y.txt"})
+    assert got.status_code == 200 and got.content == b"why"
+    assert got.headers["content-disposition"].startswith("attachment")
+    assert got.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["..", "../../x", "/etc", "%2e%2e/x", "a\x00"],
+    ids=["dotdot", "up2", "abs", "enc", "nul"],
+)
+def test_list_run_artifacts_refuses_bad_paths(client, path):
+    info = _run(client)
+    params = {"run_id": info["run_id"], "path": path}
+    message = error(
+        client.get(API + "/artifacts/list", params=params), 400, "INVALID_PARAMETER_VALUE"
+    )
+    assert "Invalid path" in message
+    error(client.get("/get-artifact", params=params), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_run_with_local_artifact_root(make_client, tmp_path: Path):
+    client = make_client(serve_artifacts=False, default_artifact_root=str(tmp_path / "roots"))
+    exp = ok(post(client, "/experiments/create", {"name": "local"}))["experiment_id"]
+    info = ok(post(client, "/runs/create", {"experiment_id": exp}))["run"]["info"]
+    assert info["artifact_uri"] == f"{tmp_path / 'roots'}/{exp}/{info['run_id']}/artifacts"
+    folder = Path(info["artifact_uri"])
+    folder.mkdir(parents=True)
+    (folder / "f.txt").write_text("x")
+    listing = ok(client.get(API + "/artifacts/list", params={"run_id": info["run_id"]}))
+    assert listing["files"] == [{"path": "f.txt", "is_dir": False, "file_size": 1}]
