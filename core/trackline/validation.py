@@ -206,10 +206,22 @@ def validate_experiment_tag(tag: RunTag) -> RunTag:
 
 
 def validate_artifact_location(location: str | None) -> None:
-    if location is not None and len(location) > MAX_ARTIFACT_LOCATION_LENGTH:
+    """An experiment's artifact location: bounded, and nothing a URI parser could re-read.
+
+    A ``?`` or ``#`` would cut the run part off ``<location>/<run_id>/artifacts`` when the
+    URI is parsed, pointing every run at the location itself.
+    """
+    if location is None:
+        return
+    if len(location) > MAX_ARTIFACT_LOCATION_LENGTH:
         raise _invalid(
             f"Invalid artifact location of length {len(location)}: the limit is "
             f"{MAX_ARTIFACT_LOCATION_LENGTH} characters."
+        )
+    if "\x00" in location or "?" in location or "#" in location:
+        raise _invalid(
+            f"Invalid artifact location {location!r}: it must not contain '?', '#' or NUL "
+            "characters."
         )
 
 
