@@ -1,7 +1,6 @@
 """Rules of trackline.validation that no store-level test reaches directly."""
 
 import pytest
-
 from trackline.exceptions import TracklineException
 from trackline.validation import validate_artifact_location
 
