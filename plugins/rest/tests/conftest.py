@@ -38,6 +38,13 @@ _ISOLATE = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Also registered in plugins/rest/pyproject.toml; this covers runs from the repo root.
+    config.addinivalue_line(
+        "markers", "mlflow_server: needs benchmarks/.venv-mlflow to start a real MLflow server"
+    )
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

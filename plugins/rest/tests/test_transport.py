@@ -436,6 +436,7 @@ def tls_fake(self_signed: tuple[Path, Path]) -> Iterator[FakeServer]:
     server.close()
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_tls_verification(
     tls_fake: FakeServer, self_signed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
