@@ -18,12 +18,18 @@ from trackline.exceptions import TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
 
 
-def get_artifact_repository(artifact_uri: str) -> ArtifactRepository:
-    """The repository rooted at ``artifact_uri``, from the plugin registered for its scheme."""
+def get_artifact_repository(
+    artifact_uri: str, tracking_uri: str | None = None
+) -> ArtifactRepository:
+    """The repository rooted at ``artifact_uri``, from the plugin registered for its scheme.
+
+    ``tracking_uri`` is the store the artifacts belong to: URIs relative to a server
+    (``mlflow-artifacts:/…``) resolve against it, not against the process-wide default.
+    """
     from trackline.plugins.manager import get_plugin_manager
 
     factory = get_plugin_manager().artifact_repository_factory(artifact_uri)
-    return factory(artifact_uri)
+    return factory(artifact_uri, tracking_uri=tracking_uri)
 
 
 def join_uri(root: str, path: str | None) -> str:
@@ -103,13 +109,15 @@ def download_artifacts(
         from trackline.tracking.uri import get_tracking_store
 
         root = get_tracking_store(tracking_uri).get_run(run_id).info.artifact_uri
-        return get_artifact_repository(root).download_artifacts(artifact_path, dst_path)
+        return get_artifact_repository(root, tracking_uri).download_artifacts(
+            artifact_path, dst_path
+        )
     resolved = resolve_artifact_uri(artifact_uri, tracking_uri)  # type: ignore[arg-type]
-    repo = get_artifact_repository(resolved)
+    repo = get_artifact_repository(resolved, tracking_uri)
     if repo.is_directory(""):
         # The URI may point at a file: open its parent and download just that name.
         parent, name = _split_uri(resolved)
-        parent_repo = get_artifact_repository(parent)
+        parent_repo = get_artifact_repository(parent, tracking_uri)
         if name and not parent_repo.is_directory(name):
             return parent_repo.download_artifacts(name, dst_path)
     return repo.download_artifacts("", dst_path)
@@ -126,7 +134,7 @@ def list_artifacts(
         from trackline.tracking.uri import get_tracking_store
 
         root = get_tracking_store(tracking_uri).get_run(run_id).info.artifact_uri
-        return get_artifact_repository(root).list_artifacts(artifact_path)
+        return get_artifact_repository(root, tracking_uri).list_artifacts(artifact_path)
     if artifact_uri is None:
         raise TracklineException.invalid_parameter_value("Give artifact_uri or run_id.")
     return get_artifact_repository(

@@ -91,8 +91,10 @@ def register_registry_stores(register: Register[RegistryStoreSpec]) -> None:
 def register_artifact_repositories(register: Register[ArtifactRepositorySpec]) -> None:
     """Offer artifact repositories keyed by URI scheme (``file``, ``s3``, ``gs``…).
 
-    The factory is called as ``factory(artifact_uri)`` and returns an
-    ``trackline.store.artifacts.ArtifactRepository`` rooted at that URI.
+    The factory is called as ``factory(artifact_uri, tracking_uri=...)`` and returns an
+    ``trackline.store.artifacts.ArtifactRepository`` rooted at that URI. ``tracking_uri``
+    (``None`` when unknown) is the tracking store the artifacts belong to; repositories
+    whose URIs are relative to a server (``mlflow-artifacts:/``) resolve against it.
 
     Example::
 

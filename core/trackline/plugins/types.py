@@ -64,7 +64,7 @@ class RegistryStoreSpec(_SchemeRecord):
 
 @dataclass(frozen=True)
 class ArtifactRepositorySpec(_SchemeRecord):
-    """An artifact repository for URI schemes; ``factory(artifact_uri)``."""
+    """An artifact repository for URI schemes; ``factory(artifact_uri, tracking_uri=None)``."""
 
 
 @dataclass(frozen=True)

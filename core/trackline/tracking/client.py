@@ -261,7 +261,7 @@ class TracklineClient:
     # -- artifacts -------------------------------------------------------------------------
 
     def _artifact_repo(self, run_id: str) -> ArtifactRepository:
-        return get_artifact_repository(self.get_run(run_id).info.artifact_uri)
+        return get_artifact_repository(self.get_run(run_id).info.artifact_uri, self._tracking_uri)
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
         from trackline.artifacts import join_uri

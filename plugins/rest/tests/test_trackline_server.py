@@ -55,3 +55,19 @@ def test_plugin_module_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_client_artifacts_follow_its_own_tracking_uri(
+    trackline_server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mlflow-artifacts:/ URIs resolve against the client's server, not the global default."""
+    monkeypatch.setattr(uri_module, "_tracking_uri", None)
+    monkeypatch.setenv("TRACKLINE_TRACKING_URI", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    client = trackline.TracklineClient(tracking_uri=trackline_server.url)
+    run = client.create_run("0")
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:/")
+    client.log_text(run.info.run_id, "hello", "notes/a.txt")
+    assert [f.path for f in client.list_artifacts(run.info.run_id, "notes")] == ["notes/a.txt"]
+    local = client.download_artifacts(run.info.run_id, "notes/a.txt", str(tmp_path / "out"))
+    assert Path(local).read_text() == "hello"
+    uri_module.clear_store_cache()

@@ -46,7 +46,10 @@ class FsspecArtifactRepository(ArtifactRepository):
     Nothing is created until the first write: the root folder appears with the first file.
     """
 
-    def __init__(self, artifact_uri: str, **storage_options: Any) -> None:
+    def __init__(
+        self, artifact_uri: str, tracking_uri: str | None = None, **storage_options: Any
+    ) -> None:
+        # tracking_uri is part of the factory contract; file systems do not need it.
         super().__init__(artifact_uri)
         self.fs, self.root = _open_root(artifact_uri, storage_options)
         self._local = isinstance(self.fs, LocalFileSystem)

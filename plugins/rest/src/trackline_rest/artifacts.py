@@ -37,11 +37,20 @@ _clients: dict[tuple[str, HttpConfig], HttpClient] = {}
 _clients_lock = threading.Lock()
 
 
-def artifact_repository(artifact_uri: str) -> ArtifactRepository:
-    """The factory registered for ``mlflow-artifacts``, ``http`` and ``https`` URIs."""
+def artifact_repository(artifact_uri: str, tracking_uri: str | None = None) -> ArtifactRepository:
+    """The factory registered for ``mlflow-artifacts``, ``http`` and ``https`` URIs.
+
+    ``mlflow-artifacts:`` URIs resolve against ``tracking_uri`` when it names a server;
+    otherwise (unknown, or a database) against the process-wide tracking URI.
+    """
     if urlsplit(artifact_uri).scheme.lower() == "mlflow-artifacts":
-        return MlflowArtifactsRepository(artifact_uri)
+        server = tracking_uri if _is_http(tracking_uri) else None
+        return MlflowArtifactsRepository(artifact_uri, server)
     return HttpArtifactRepository(artifact_uri)
+
+
+def _is_http(uri: str | None) -> bool:
+    return bool(uri) and urlsplit(uri).scheme.lower() in ("http", "https")
 
 
 def resolve_mlflow_artifacts_uri(artifact_uri: str, tracking_uri: str | None = None) -> str:
@@ -88,7 +97,10 @@ def _shared_client(endpoint: str) -> HttpClient:
 class HttpArtifactRepository(ArtifactRepository):
     """Files under ``<server>/.../mlflow-artifacts/artifacts/<root>``, at an http(s) URL."""
 
-    def __init__(self, artifact_uri: str, *, http_url: str | None = None) -> None:
+    def __init__(
+        self, artifact_uri: str, tracking_uri: str | None = None, *, http_url: str | None = None
+    ) -> None:
+        # A full http(s) URL names its server; tracking_uri is only part of the contract.
         super().__init__(artifact_uri)
         url = http_url or artifact_uri
         self._endpoint, self._root = _split_artifacts_url(url)
