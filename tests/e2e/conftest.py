@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
+import trackline_server.testing as server_testing
+from trackline_server.testing import free_port
 
 START_TIMEOUT = 60.0
 
@@ -30,22 +27,6 @@ CLIENT_ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _trackline_command() -> list[str]:
-    script = Path(sys.executable).parent / "trackline"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("trackline")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from trackline.cli.main import cli; cli()"]
 
 
 @dataclass
@@ -83,65 +64,45 @@ def start_server(
     extra_args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
 ) -> ServerProcess:
-    """Start ``trackline server`` on a free port and wait until ``/health`` answers 200."""
+    """Start ``trackline server`` (through ``trackline_server.testing``) on a free port over
+    ``backend_uri`` and ``artifacts``; ``/health`` has answered 200 when this returns."""
     artifacts.mkdir(parents=True, exist_ok=True)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    last_error: str = ""
-    for _attempt in range(3):  # a free port can be taken between probe and bind
+    for attempt in range(3):  # a free port can be taken between probe and bind
         port = free_port()
-        log_path = log_dir / f"server-{port}.log"
-        args = [
-            *_trackline_command(),
-            "server",
-            "--backend-store-uri",
-            backend_uri,
-            "--artifacts-destination",
-            str(artifacts),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            *extra_args,
-        ]
-        proc_env = {**os.environ, **(env or {})}
-        for var in ("MLFLOW_TRACKING_URI", "TRACKLINE_TRACKING_URI"):
-            proc_env.pop(var, None)
-        with open(log_path, "wb") as log_file:
-            process = subprocess.Popen(
-                args,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=str(log_dir),
-                env=proc_env,
+        try:
+            running = server_testing.start_server(
+                log_dir,
+                "--backend-store-uri",
+                backend_uri,
+                "--artifacts-destination",
+                str(artifacts),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *extra_args,
+                timeout=START_TIMEOUT,
+                env=env,
             )
-        server = ServerProcess(
-            url=f"http://127.0.0.1:{port}",
+        except (RuntimeError, TimeoutError) as error:
+            log_path = log_dir / f"server-{port}.log"
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+            if "address already in use" in log.lower() and attempt < 2:
+                continue
+            raise RuntimeError(
+                f"trackline server over {backend_uri} did not become healthy: {error}\n"
+                f"--- server log ---\n{log}"
+            ) from error
+        return ServerProcess(
+            url=running.url,
             port=port,
             backend_uri=backend_uri,
             artifacts=artifacts,
-            log_path=log_path,
-            process=process,
-            args=args,
+            log_path=running.log_path,
+            process=running.process,
+            args=list(running.args),
         )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            try:
-                response = requests.get(f"{server.url}/health", timeout=2)
-                if response.status_code == 200:
-                    return server
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        server.stop()
-        last_error = server.log()
-        if "address already in use" not in last_error.lower():
-            break
-    raise RuntimeError(
-        f"trackline server did not become healthy: {' '.join(args)}\n--- log ---\n{last_error}"
-    )
+    raise AssertionError("unreachable")
 
 
 # -- databases -----------------------------------------------------------------------------
