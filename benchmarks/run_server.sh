@@ -3,7 +3,7 @@
 #
 #   benchmarks/run_server.sh                          # SQLite and PostgreSQL, about 10 minutes
 #   benchmarks/run_server.sh --backends sqlite --duration 5
-#   benchmarks/run_server.sh --workers-1 --markdown --json /tmp/server-bench.json
+#   benchmarks/run_server.sh --workers default,1 --markdown --json /tmp/server-bench.json
 #
 # Not run in CI. Needs benchmarks/.venv-mlflow (benchmarks/run.sh creates it) and, for the
 # PostgreSQL backend, a server at postgresql://postgres@127.0.0.1:5432 with trust auth (see

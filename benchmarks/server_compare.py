@@ -2,7 +2,7 @@
 
 For every backend (SQLite, PostgreSQL) and implementation, one after another and never two at
 once, this starts the server as a subprocess on a fresh database, with its default worker
-count (``--workers-1`` adds a ``--workers 1`` variant), and measures:
+count (``--workers default,1`` adds a ``--workers 1`` variant), and measures:
 
 - **time to ready**: from starting the process to the first 200 on ``/health``;
 - **idle memory** of the whole process tree (RSS summed, and PSS, which counts shared pages
@@ -357,7 +357,8 @@ def figure(outcome: Outcome, row: Row) -> tuple[str, float | None]:
     latency = f"p50 {result['p50_ms']:.1f} / p99 {result['p99_ms']:.1f} ms"
     if row.kind == "latency":
         return latency, result["p50_ms"]
-    return f"{result['rps']:,.0f}/s, {latency}", result["rps"]
+    rps = result["rps"]
+    return f"{rps:,.0f}/s, {latency}" if rps >= 100 else f"{rps:.1f}/s, {latency}", rps
 
 
 def build_table(
@@ -447,7 +448,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mlflow-venv", type=Path, default=DEFAULT_MLFLOW_VENV)
     parser.add_argument("--backends", default=",".join(BACKENDS), help="sqlite,postgresql")
     parser.add_argument("--pg-uri", default=DEFAULT_PG, help="server URI, without a database")
-    parser.add_argument("--workers-1", action="store_true", help="also run with --workers 1")
+    parser.add_argument(
+        "--workers",
+        default="default",
+        help="comma-separated worker settings to run: 'default' (each server's own) and/or counts",
+    )
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients")
     parser.add_argument("--duration", type=float, default=10.0, help="recorded seconds per load")
     parser.add_argument("--warmup", type=float, default=2.0, help="unrecorded seconds before")
@@ -473,7 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     print(render_environment(environment), flush=True)
     print(flush=True)
 
-    variants = ["default", "1"] if args.workers_1 else ["default"]
+    variants = [w.strip() for w in args.workers.split(",") if w.strip()]
+    if bad := [w for w in variants if w != "default" and not w.isdigit()]:
+        parser.error(f"--workers takes 'default' or counts, not {', '.join(bad)}")
     outcomes: dict[tuple[str, str, str], Outcome] = {}
     started = time.perf_counter()
     for workers in variants:
