@@ -363,6 +363,25 @@ def test_delete_through_a_symlinked_directory_does_not_delete_outside(planted_li
     assert layout["secret"].read_bytes() == SECRET
 
 
+def test_symlinked_top_level_directory_is_not_followed(outside_untouched):
+    """A link directly under the destination root (where experiment folders live)."""
+    layout = outside_untouched
+    link = layout["root"] / f"linked-{uuid.uuid4().hex[:6]}"
+    link.symlink_to(layout["outside"], target_is_directory=True)
+    try:
+        url, name = layout["url"], f"pwned-{uuid.uuid4().hex[:6]}.txt"
+        _assert_no_leak(*raw_request(url, "GET", f"{ARTIFACTS}/{link.name}/secret.txt"))
+        _assert_no_leak(*raw_request(url, "GET", f"{ARTIFACTS}?path={link.name}"), "secret.txt")
+        status, body = raw_request(url, "PUT", f"{ARTIFACTS}/{link.name}/{name}", b"pwned")
+        assert status in REJECTED, f"upload through a root-level link answered {status}"
+        assert not (layout["outside"] / name).exists()
+        status, _ = raw_request(url, "DELETE", f"{ARTIFACTS}/{link.name}/victim.txt")
+        assert status < 500
+        assert (layout["outside"] / "victim.txt").read_bytes() == VICTIM
+    finally:
+        link.unlink()
+
+
 # -- client-chosen artifact locations ---------------------------------------------------------
 
 
