@@ -264,6 +264,31 @@ def test_log_batch_larger_than_the_server_limits_is_chunked_by_the_client(client
     assert len(client.get_metric_history(run_id, "loss")) == steps + 1
 
 
+def test_metric_history_longer_than_one_client_page(client, unique):
+    """The client reads get-history in pages of 25,000 points, following next_page_token."""
+    run_id = client.create_run(client.create_experiment(unique("long-history"))).info.run_id
+    points = 30_500
+    metrics = [Metric("long", float(s), 1_700_000_000_000 + s, s) for s in range(points)]
+    client.log_batch(run_id, metrics=metrics)
+    history = client.get_metric_history(run_id, "long")
+    assert len(history) == points
+    assert sorted(m.step for m in history) == list(range(points))
+    assert client.get_run(run_id).data.metrics["long"] == float(points - 1)
+
+
+def test_async_logging_flushes_everything_at_end_run(mlflow, client, unique):
+    mlflow.set_experiment(unique("async"))
+    with mlflow.start_run() as run:
+        for step in range(300):
+            mlflow.log_metric("a", step * 1.0, step=step, synchronous=False)
+        mlflow.log_params({f"p{i}": i for i in range(20)}, synchronous=False)
+        mlflow.set_tag("mode", "async", synchronous=False)
+    fetched = client.get_run(run.info.run_id)
+    assert len(client.get_metric_history(run.info.run_id, "a")) == 300
+    assert len(fetched.data.params) == 20
+    assert fetched.data.tags["mode"] == "async"
+
+
 def test_metric_history_keeps_special_values_and_steps(client, unique):
     experiment_id = client.create_experiment(unique("special"))
     run_id = client.create_run(experiment_id).info.run_id
