@@ -142,20 +142,7 @@ ABSOLUTE_ENCODERS = {
 }
 
 
-# Accepted by the server but kept inside the root (a directory literally named "file:" or
-# made of U+FFFD characters). Harmless on POSIX, yet MLflow answers 400 "Invalid path"; the
-# status check of these variants is an expected failure, the containment checks still run.
-LENIENT = {
-    "file-uri": "server stores a 'file:///abs' artifact path as a literal 'file:' directory "
-    "inside the root instead of answering 400 like MLflow",
-    "overlong-utf8-dot": "server decodes invalid UTF-8 (%c0%ae) to U+FFFD names inside the "
-    "root instead of answering 400",
-}
-
-
 def _expect_rejected(status: int, body: bytes, encoder: str, what: str) -> None:
-    if status not in REJECTED and encoder in LENIENT:
-        pytest.xfail(LENIENT[encoder])
     assert status in REJECTED, f"{what} answered {status}: {body[:300]!r}"
 
 

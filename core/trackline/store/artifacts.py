@@ -2,7 +2,8 @@
 
 A plugin registers a factory per URI scheme (see
 ``trackline.plugins.hookspecs.register_artifact_repositories``); the factory is called as
-``factory(artifact_uri)`` and returns an ``ArtifactRepository`` rooted at that URI.
+``factory(artifact_uri, tracking_uri=None)`` and returns an ``ArtifactRepository`` rooted at
+that URI.
 
 All paths given to a repository are relative, POSIX-style, and checked with
 ``validate_artifact_path``: no ``..`` segment, no absolute path, no NUL or backslash
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
@@ -22,22 +24,35 @@ from trackline.entities import FileInfo
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 
 
+_URI_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
 def validate_artifact_path(path: str | None) -> str:
-    """Return ``path`` normalised (``""`` for the root) or raise INVALID_PARAMETER_VALUE."""
+    """Return ``path`` normalised (``""`` for the root) or raise INVALID_PARAMETER_VALUE.
+
+    Refused: ``..`` segments, absolute paths, Windows drives, backslashes, NUL, ``~``,
+    URIs (``file:///…``), and percent-encodings of any of these or of invalid UTF-8.
+    """
     if path is None or path in ("", ".", "/"):
         return ""
-    decoded = unquote(path)
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        decoded = None
     bad = (
-        "\x00" in decoded
+        decoded is None
+        or "\x00" in decoded
         or "\\" in decoded
-        or decoded.startswith("/")
+        or "\ufffd" in decoded
+        or decoded.startswith(("/", "~"))
         or (len(decoded) > 1 and decoded[1] == ":")  # a Windows drive
+        or _URI_PREFIX.match(decoded) is not None
         or any(part == ".." for part in decoded.split("/"))
     )
     if bad:
         raise TracklineException.invalid_parameter_value(
-            f"Invalid artifact path {path!r}: it must be relative and must not contain '..', "
-            "backslashes or NUL characters."
+            f"Invalid artifact path {path!r}: it must be a relative path inside the artifact "
+            "root, without '..', '~', URI schemes, backslashes, NUL or invalid UTF-8."
         )
     normalised = posixpath.normpath(path)
     return "" if normalised == "." else normalised.strip("/")
