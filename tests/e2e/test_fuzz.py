@@ -49,7 +49,18 @@ def test_the_schema_is_served_and_lists_the_core_operations(sqlite_server):
         assert method in paths.get(path, {}), f"{method.upper()} {path} missing from openapi.json"
 
 
+def _checks_for(operation) -> list:
+    """All checks; a 5xx is tolerated only where the schema documents it (501 on routes that
+    a local artifact destination cannot serve), and then it must still be documented."""
+    documented = {str(code) for code in operation.definition.raw.get("responses", {})}
+    if any(code.startswith("5") and code != "500" for code in documented):
+        return [check for check in CHECKS if check is not not_a_server_error]
+    return CHECKS
+
+
 def _fuzz_operation(operation, mode, base_url: str) -> None:
+    checks = _checks_for(operation)
+
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=MAX_EXAMPLES,
@@ -60,43 +71,17 @@ def _fuzz_operation(operation, mode, base_url: str) -> None:
         phases=[Phase.explicit, Phase.generate],
     )
     def run(case):
-        case.call_and_validate(base_url=base_url, checks=CHECKS, timeout=30)
+        case.call_and_validate(base_url=base_url, checks=checks, timeout=30)
 
     run()
 
 
-_UPLOAD = (
-    "BUG (openapi.json): PUT mlflow-artifacts/artifacts/{path} documents an application/json "
-    "200 response, but the server answers 200 with an empty body and no Content-Type (which is "
-    "what MLflow sends; the schema should document an empty 200)"
-)
-_NOT_IMPLEMENTED = (
-    "BUG (openapi.json): on a local artifact destination this route answers 501 "
-    "NOT_IMPLEMENTED (MLflow's answer too), a status the schema does not document"
-)
-KNOWN_FAILURES = {
-    f"{method} /{prefix}/2.0/mlflow-artifacts/{route}": reason
-    for prefix in ("api", "ajax-api")
-    for method, route, reason in [
-        ("PUT", "artifacts/{path}", _UPLOAD),
-        ("POST", "mpu/create/{path}", _NOT_IMPLEMENTED),
-        ("POST", "mpu/complete/{path}", _NOT_IMPLEMENTED),
-        ("POST", "mpu/abort/{path}", _NOT_IMPLEMENTED),
-        ("GET", "presigned/{path}", _NOT_IMPLEMENTED),
-    ]
-}
-
-
-def _fuzz(base_url: str, mode, only: str | None = None) -> tuple[int, list[str]]:
+def _fuzz(base_url: str, mode) -> tuple[int, list[str]]:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
-        if only is not None and operation.label != only:
-            continue
-        if only is None and operation.label in KNOWN_FAILURES:
-            continue
         operations += 1
         try:
             _fuzz_operation(operation, mode, base_url)
@@ -117,16 +102,3 @@ def test_every_operation_answers_within_its_schema(sqlite_server, mode):
     assert not failures, f"{len(failures)} of {operations} operations failed:\n\n" + "\n\n".join(
         failures
     )
-
-
-@pytest.mark.parametrize(
-    "label",
-    [
-        pytest.param(label, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for label, reason in sorted(KNOWN_FAILURES.items())
-    ],
-)
-def test_known_schema_mismatches(sqlite_server, label):
-    operations, failures = _fuzz(sqlite_server.url, GenerationMode.POSITIVE, only=label)
-    assert operations == 1, f"{label} is not in openapi.json"
-    assert not failures, "\n".join(failures)

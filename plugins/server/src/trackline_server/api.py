@@ -86,7 +86,8 @@ class Route:
     kind: str = "rpc"  # or "raw"
     group: str = "tracking"  # "tracking", "artifacts" or "misc": what server modes disable
     summary: str = ""
-    media_type: str = "application/json"  # of a raw route's success response
+    media_type: str = "application/json"  # of a raw route's success response; "" = no body
+    statuses: tuple[str, ...] = ()  # documented error statuses beyond 400/404/500
 
     def paths(self, static_prefix: str = "") -> list[str]:
         return [static_prefix + prefix + self.path for prefix in self.prefixes]
@@ -773,6 +774,7 @@ ROUTES: tuple[Route, ...] = (
         prefixes=ARTIFACTS,
         kind="raw",
         group="artifacts",
+        media_type="",
         summary="Store the raw request body at the path; visible only once complete.",
     ),
     Route(
@@ -806,6 +808,7 @@ ROUTES: tuple[Route, ...] = (
             prefixes=ARTIFACTS,
             kind="raw",
             group="artifacts",
+            statuses=("501",),
             summary=MPU_NOTE,
         )
         for name, verb in (("Create", "create"), ("Complete", "complete"), ("Abort", "abort"))
@@ -818,6 +821,7 @@ ROUTES: tuple[Route, ...] = (
         prefixes=ARTIFACTS,
         kind="raw",
         group="artifacts",
+        statuses=("501",),
         summary="Answers 501 NOT_IMPLEMENTED: local destinations have no presigned URLs.",
     ),
     # misc

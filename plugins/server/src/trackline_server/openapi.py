@@ -22,6 +22,7 @@ _ERROR_SCHEMA = {
     "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
 }
 _STATUS = {"400": "Invalid request", "404": "Not found", "500": "Internal error"}
+_EXTRA_STATUS = {"501": "Not implemented for this artifact destination"}
 
 
 def field_schema(field: Field) -> dict[str, Any]:
@@ -75,15 +76,20 @@ def _operation(route: Any) -> dict[str, Any]:
             "description": text,
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
-        for code, text in _STATUS.items()
+        for code, text in {
+            **_STATUS,
+            **{code: _EXTRA_STATUS[code] for code in route.statuses},
+        }.items()
     }
     if route.kind == "rpc" or route.response:
         ok = {"application/json": {"schema": message_schema(route.response)}}
     elif route.media_type == "application/json":
         ok = {"application/json": {"schema": {"type": "object"}}}
-    else:
+    elif route.media_type:
         ok = {route.media_type: {"schema": {"type": "string"}}}
-    responses["200"] = {"description": "Success", "content": ok}
+    else:
+        ok = None
+    responses["200"] = {"description": "Success"} | ({"content": ok} if ok else {})
     op["responses"] = responses
     op["_params"] = params
     return op
