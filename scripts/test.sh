@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install trackline and every plugin of this repository into .venv, then lint and run all tests.
 # PostgreSQL (127.0.0.1:5432, database test) and MariaDB (127.0.0.1:3306, database test) must be
-# running: the SQL store is tested against both for real.
+# running: the SQL store is tested against both for real. The first run also installs MLflow
+# 3.17.2 into benchmarks/.venv-mlflow (a few minutes) to test against a real MLflow server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,13 @@ for plugin in plugins/*/ contrib/example-plugin/; do
 done
 .venv/bin/python -m pip install -q "${packages[@]}"
 
+# A real MLflow server (mlflow==3.17.2, in its own venv) for the interoperability tests of
+# trackline-rest; the benchmarks use the same venv. Created once, reused afterwards.
+if ! benchmarks/.venv-mlflow/bin/python -c "import mlflow.server" >/dev/null 2>&1; then
+    python3 -m venv benchmarks/.venv-mlflow
+    benchmarks/.venv-mlflow/bin/python -m pip install -q mlflow==3.17.2
+fi
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-TRACKLINE_PLUGINS_STRICT=1 .venv/bin/pytest -n 2 "$@"
+TRACKLINE_PLUGINS_STRICT=1 TRACKLINE_REQUIRE_MLFLOW_SERVER=1 .venv/bin/pytest -n 2 "$@"
