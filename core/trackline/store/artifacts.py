@@ -23,7 +23,6 @@ from urllib.parse import unquote
 from trackline.entities import FileInfo
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 
-
 _URI_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 
 
