@@ -514,10 +514,9 @@ class TrackingStoreContract:
         b = store.get_experiment(store.create_experiment(unique())).artifact_location
         assert a != b
 
-    def test_explicit_artifact_location_is_kept(
-        self, store: AbstractTrackingStore, tmp_path
-    ) -> None:
-        location = (tmp_path / "explicit-root").as_uri()
+    def test_explicit_artifact_location_is_kept(self, store: AbstractTrackingStore) -> None:
+        # A remote URI: stores keep it verbatim, and servers refuse client-chosen local paths.
+        location = f"s3://conformance-bucket/{unique()}"
         exp_id = store.create_experiment(unique(), artifact_location=location)
         assert store.get_experiment(exp_id).artifact_location == location
 
@@ -925,10 +924,8 @@ class TrackingStoreContract:
         run = self.new_run(store, exp_id)
         assert run.info.artifact_uri == f"{location.rstrip('/')}/{run.info.run_id}/artifacts"
 
-    def test_run_artifact_uri_under_explicit_location(
-        self, store: AbstractTrackingStore, tmp_path
-    ) -> None:
-        location = (tmp_path / "explicit").as_uri()
+    def test_run_artifact_uri_under_explicit_location(self, store: AbstractTrackingStore) -> None:
+        location = f"s3://conformance-bucket/{unique()}"
         exp_id = store.create_experiment(unique(), artifact_location=location)
         run = self.new_run(store, exp_id)
         assert run.info.artifact_uri == f"{location}/{run.info.run_id}/artifacts"

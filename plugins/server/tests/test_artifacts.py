@@ -218,3 +218,49 @@ def test_run_with_local_artifact_root(make_client, tmp_path: Path):
     (folder / "f.txt").write_text("x")
     listing = ok(client.get(API + "/artifacts/list", params={"run_id": info["run_id"]}))
     assert listing["files"] == [{"path": "f.txt", "is_dir": False, "file_size": 1}]
+
+
+# -- client-chosen local artifact locations --------------------------------------------------
+
+
+def test_local_artifact_location_outside_the_server_roots_is_refused(client, tmp_path):
+    outside = tmp_path / "elsewhere"
+    (outside / "secret.txt").parent.mkdir(parents=True)
+    (outside / "secret.txt").write_text("secret")
+    for location in (str(outside), f"file://{outside}", "/etc"):
+        message = error(
+            post(
+                client,
+                "/experiments/create",
+                {"name": f"e-{len(location)}", "artifact_location": location},
+            ),
+            400,
+            "INVALID_PARAMETER_VALUE",
+        )
+        assert "inside the server's artifact root" in message
+    inside = tmp_path / "mlartifacts" / "team-a"
+    created = ok(
+        post(client, "/experiments/create", {"name": "inside", "artifact_location": str(inside)})
+    )
+    assert created["experiment_id"]
+    remote = ok(
+        post(client, "/experiments/create", {"name": "s3", "artifact_location": "s3://b/x"})
+    )
+    assert remote["experiment_id"]
+
+
+def test_runs_whose_local_location_lies_outside_are_not_served(client, tmp_path):
+    """A run written by a local client with its own artifact root is not readable over HTTP."""
+    from trackline.tracking.uri import get_tracking_store
+
+    outside = tmp_path / "elsewhere"
+    store = get_tracking_store(f"sqlite:///{tmp_path / 'trackline.db'}")
+    experiment_id = store.create_experiment("local-client", str(outside))
+    run = store.create_run(experiment_id, "me", 0, [], None)
+    artifacts = Path(run.info.artifact_uri)
+    artifacts.mkdir(parents=True)
+    (artifacts / "secret.txt").write_text("secret")
+    listing = client.get(API + "/artifacts/list", params={"run_id": run.info.run_id})
+    error(listing, 400, "INVALID_PARAMETER_VALUE")
+    got = client.get("/get-artifact", params={"run_id": run.info.run_id, "path": "secret.txt"})
+    assert got.status_code == 400 and b"secret" not in got.content

@@ -23,6 +23,7 @@ from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 from trackline_server.artifacts import (
     ArtifactProxy,
     RunArtifacts,
+    check_local_location,
     check_path,
     check_raw_url_path,
     media_type,
@@ -140,6 +141,8 @@ def _paged(key: str, page: Any) -> dict[str, Any]:
 
 
 def create_experiment(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    if req.get("artifact_location"):
+        check_local_location(req["artifact_location"], ctx.config.local_artifact_roots)
     experiment_id = ctx.store.create_experiment(
         req["name"], req.get("artifact_location"), _tags(req.get("tags"))
     )
@@ -372,7 +375,8 @@ def get_history_bulk(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_artifacts(ctx: Context, run_id: str) -> RunArtifacts:
-    return RunArtifacts(ctx.proxy, ctx.store.get_run(run_id).info.artifact_uri)
+    artifact_uri = ctx.store.get_run(run_id).info.artifact_uri
+    return RunArtifacts(ctx.proxy, artifact_uri, ctx.config.local_artifact_roots)
 
 
 def list_artifacts(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:

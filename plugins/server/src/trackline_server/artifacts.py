@@ -83,6 +83,24 @@ def local_root(uri: str) -> str:
     return uri
 
 
+def check_local_location(uri: str, allowed_roots: tuple[str, ...]) -> None:
+    """A local artifact location must lie inside one of the server's own artifact roots.
+
+    Clients choose experiment artifact locations; without this rule anyone who can create an
+    experiment could make the server list and serve ``<any dir>/<run id>/artifacts``.
+    """
+    if not is_local_uri(uri):
+        return
+    real = os.path.realpath(local_root(uri))
+    if not any(
+        real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in allowed_roots
+    ):
+        raise TracklineException.invalid_parameter_value(
+            f"Invalid artifact location {uri!r}: a local path must lie inside the server's "
+            "artifact root. Leave artifact_location unset to get the default."
+        )
+
+
 def proxied_path(uri: str) -> str:
     """``mlflow-artifacts:/1/<run>/artifacts`` → ``1/<run>/artifacts`` (host part dropped)."""
     rest = uri[len(MLFLOW_ARTIFACTS_SCHEME) + 1 :]
@@ -215,12 +233,15 @@ class ArtifactProxy:
 class RunArtifacts:
     """The artifacts of one run, wherever its ``artifact_uri`` points."""
 
-    def __init__(self, proxy: ArtifactProxy, artifact_uri: str) -> None:
+    def __init__(
+        self, proxy: ArtifactProxy, artifact_uri: str, allowed_roots: tuple[str, ...]
+    ) -> None:
         self.artifact_uri = artifact_uri
         if artifact_uri.startswith(MLFLOW_ARTIFACTS_SCHEME + ":"):
             self.proxy: ArtifactProxy | None = proxy
             self.prefix = proxied_path(artifact_uri)
         else:
+            check_local_location(artifact_uri, allowed_roots)
             self.proxy = None
             self.prefix = ""
 

@@ -58,6 +58,17 @@ class ServerConfig:
         return os.path.abspath("mlruns")
 
     @property
+    def local_artifact_roots(self) -> tuple[str, ...]:
+        """Local folders the server may read artifacts from: its own roots, nothing a client
+        names. Resolved (symlinks followed) so containment checks compare real paths."""
+        from trackline_server.artifacts import is_local_uri, local_root
+
+        roots = [self.store_artifact_root, self.destination]
+        return tuple(
+            os.path.realpath(local_root(root)) for root in roots if root and is_local_uri(root)
+        )
+
+    @property
     def destination(self) -> str:
         """The proxied artifact root; plain paths are made absolute once, here."""
         dest = self.artifacts_destination
