@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -163,6 +164,11 @@ class SqlTrackingStore(AbstractTrackingStore):
         self.engine = db.create_store_engine(store_uri)
         self._write_engine = self.engine.execution_options(**{db.WRITE_OPTION: True})
         self.dialect = self.engine.dialect.name
+        # SQLite has one writer at a time: threads of this process queue on a lock instead of
+        # polling SQLite's busy handler (other processes still wait through busy_timeout).
+        self._write_lock = (
+            threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
         self._search = SearchCompiler(self.dialect)
         self._insert_metrics = statements.metric_inserter(self.engine.dialect)
         # psycopg parses binary results about twice as fast as text (10^5-point histories).
@@ -184,7 +190,8 @@ class SqlTrackingStore(AbstractTrackingStore):
     # -- plumbing ----------------------------------------------------------------------------
 
     def _write(self, work: Callable[[Connection], T], *, retry_integrity: bool = False) -> T:
-        return db.run_transaction(self._write_engine, work, retry_integrity=retry_integrity)
+        with self._write_lock:
+            return db.run_transaction(self._write_engine, work, retry_integrity=retry_integrity)
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         with self.engine.begin() as conn:
