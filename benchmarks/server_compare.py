@@ -386,7 +386,7 @@ def build_table(
             m_text, m_value = figure(theirs, row)
             t_text, t_value = figure(ours, row)
             factor = None
-            if m_value is not None and t_value:
+            if m_value and t_value:  # a zero (e.g. every request timed out) has no ratio
                 factor = t_value / m_value if row.kind == "throughput" else m_value / t_value
             if row.target is not None:
                 target = f"≥ {row.target:g}×"
