@@ -164,7 +164,9 @@ def reset_sqlite(db_path: Path) -> None:
                 row[0]
                 for row in connection.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'alembic%'"
+                    # Keep the schema version (alembic_version for MLflow,
+                    # trackline_alembic_version for us): a worker starting later checks it.
+                    "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%alembic_version'"
                 )
             ]
             connection.execute("PRAGMA foreign_keys = OFF")
