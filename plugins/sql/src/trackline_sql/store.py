@@ -227,6 +227,15 @@ class SqlTrackingStore(AbstractTrackingStore):
             if mysql:  # pooled connections outlive us: put the session back as it was
                 conn.exec_driver_sql("SET SESSION sql_mode = @trackline_sql_mode")
 
+        def exists(conn: Connection) -> bool:
+            query = select(experiments.c.experiment_id).where(
+                experiments.c.experiment_id == DEFAULT_EXPERIMENT_ID
+            )
+            return conn.execute(query).first() is not None
+
+        # Read first: opening a store must not queue for the write lock behind busy writers.
+        if self._read(exists):
+            return
         with contextlib.suppress(IntegrityError):  # another process created it first
             self._write(work)
 
