@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import trackline_server.testing as server_testing
+from trackline.testing.databases import fresh_database  # noqa: F401  (tests import it here)
 from trackline_server.testing import free_port
 
 START_TIMEOUT = 60.0
@@ -106,54 +107,6 @@ def start_server(
 
 
 # -- databases -----------------------------------------------------------------------------
-
-
-def _postgres_database() -> tuple[str, callable]:
-    import psycopg
-
-    name = f"trackline_e2e_{uuid.uuid4().hex[:10]}"
-    dsn = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-    with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"postgresql://postgres@127.0.0.1:5432/{name}", drop
-
-
-def _mysql_database() -> tuple[str, callable]:
-    import pymysql
-
-    name = f"trackline_e2e_{uuid.uuid4().hex[:10]}"
-    connection = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    connection.close()
-
-    def drop() -> None:
-        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
-
-    return f"mysql://root@127.0.0.1:3306/{name}", drop
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, tmp: Path) -> Iterator[str]:
-    """An empty database of ``kind`` (sqlite, postgresql, mysql), dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'trackline.db'}"
-        return
-    if os.environ.get("TRACKLINE_SKIP_DB_SERVERS") == "1":
-        pytest.skip("TRACKLINE_SKIP_DB_SERVERS=1")
-    uri, drop = _postgres_database() if kind == "postgresql" else _mysql_database()
-    try:
-        yield uri
-    finally:
-        drop()
 
 
 BACKENDS = [
