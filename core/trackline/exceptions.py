@@ -72,7 +72,3 @@ class MissingPluginError(TracklineException):
 
 
 MlflowException = TracklineException
-
-
-def http_status_for(error_code: str) -> int:
-    return _HTTP_STATUS.get(error_code, 500)

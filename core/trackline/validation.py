@@ -7,7 +7,6 @@ leaves the store as it was.
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import posixpath
@@ -288,7 +287,3 @@ def validate_dataset_input(dataset_input: DatasetInput) -> DatasetInput:
                 f"{MAX_INPUT_TAG_VALUE_LENGTH} characters."
             )
     return dataset_input
-
-
-def is_nan(value: float) -> bool:
-    return isinstance(value, float) and math.isnan(value)

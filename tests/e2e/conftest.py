@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,30 +31,22 @@ CLIENT_ENV = {
 
 @dataclass
 class ServerProcess:
-    """One running ``trackline server``."""
+    """One running ``trackline server``: the helper's process plus what the tests set up."""
 
     url: str
     port: int
     backend_uri: str
     artifacts: Path
-    log_path: Path
-    process: subprocess.Popen
-    args: list[str] = field(default_factory=list)
+    running: server_testing.RunningServer
 
     def log(self) -> str:
         try:
-            return self.log_path.read_text(errors="replace")
+            return self.running.log()
         except OSError:
             return ""
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
+        self.running.stop(timeout=15)
 
 
 def start_server(
@@ -99,9 +90,7 @@ def start_server(
             port=port,
             backend_uri=backend_uri,
             artifacts=artifacts,
-            log_path=running.log_path,
-            process=running.process,
-            args=list(running.args),
+            running=running,
         )
     raise AssertionError("unreachable")
 
