@@ -1,4 +1,4 @@
-"""The route table: every endpoint of the server, with its request and response messages.
+"""Tracking and artifact endpoints, and ``ROUTES``: the table of every endpoint of the server.
 
 ``ROUTES`` is the single source for the router (``trackline_server.app``), the request
 parser (``trackline_server.protocol``) and the OpenAPI document (``trackline_server.openapi``).
@@ -10,10 +10,7 @@ and return a response (artifact bytes, plain text).
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from trackline import __version__
@@ -21,85 +18,35 @@ from trackline.entities import Dataset, DatasetInput, InputTag, Metric, Param, R
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 
 from trackline_server.artifacts import (
-    ArtifactProxy,
     RunArtifacts,
     check_local_location,
     check_path,
     check_raw_url_path,
-    media_type,
 )
-from trackline_server.config import ServerConfig
 from trackline_server.protocol import MESSAGES, parse_message
 from trackline_server.protocol import Field as F
+from trackline_server.routing import (
+    AJAX_2,
+    API_3,
+    ARTIFACTS,
+    ROOT,
+    Context,
+    Route,
+    file_response,
+    json_response,
+    omit_empty,
+    paged,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
-    from trackline.store.tracking import AbstractTrackingStore
-
-API_2 = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
-API_3 = ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow")
-AJAX_2 = ("/ajax-api/2.0/mlflow",)
-ARTIFACTS = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
-ROOT = ("",)
 
 BULK_MAX_RUNS = 100
 BULK_INTERVAL_MAX_RESULTS = 2500
 BULK_MAX_RESULTS = 25000
 
-
-@dataclass
-class Context:
-    """What handlers need: the configuration, the tracking store and the artifact proxy."""
-
-    config: ServerConfig
-    store_factory: Callable[[], AbstractTrackingStore] | None = None
-    _store: AbstractTrackingStore | None = field(default=None, repr=False)
-
-    @property
-    def store(self) -> AbstractTrackingStore:
-        if self._store is None:
-            assert self.store_factory is not None
-            self._store = self.store_factory()
-        return self._store
-
-    @property
-    def proxy(self) -> ArtifactProxy:
-        proxy = self.__dict__.get("_proxy")
-        if proxy is None:
-            proxy = self.__dict__["_proxy"] = ArtifactProxy(self.config.destination)
-        return proxy
-
-
-RpcHandler = Callable[[Context, dict[str, Any]], dict[str, Any]]
-RawHandler = Callable[[Context, "Request"], Awaitable["Response"]]
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    methods: tuple[str, ...]
-    path: str  # below each prefix; Starlette syntax for path parameters
-    handler: Callable[..., Any]
-    request: tuple[F, ...] = ()
-    response: tuple[F, ...] = ()
-    prefixes: tuple[str, ...] = API_2
-    kind: str = "rpc"  # or "raw"
-    group: str = "tracking"  # "tracking", "artifacts" or "misc": what server modes disable
-    summary: str = ""
-    media_type: str = "application/json"  # of a raw route's success response; "" = no body
-    statuses: tuple[str, ...] = ()  # documented error statuses beyond 400/404/500
-
-    def paths(self, static_prefix: str = "") -> list[str]:
-        return [static_prefix + prefix + self.path for prefix in self.prefixes]
-
-
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _omit_empty(d: dict[str, Any]) -> dict[str, Any]:
-    """Unset and empty repeated fields are left out, as protobuf JSON does."""
-    return {k: v for k, v in d.items() if v not in (None, [], "")}
 
 
 def _tags(items: list[dict[str, Any]] | None) -> list[RunTag]:
@@ -129,12 +76,6 @@ def _dataset_input(d: dict[str, Any]) -> DatasetInput:
         ds.get("profile"),
     )
     return DatasetInput(dataset, tuple(InputTag(t["key"], t["value"]) for t in d.get("tags", ())))
-
-
-def _paged(key: str, page: Any) -> dict[str, Any]:
-    return _omit_empty(
-        {key: [item.to_dict() for item in page], "next_page_token": getattr(page, "token", None)}
-    )
 
 
 # -- experiments ---------------------------------------------------------------------------------
@@ -172,7 +113,7 @@ def search_experiments(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
         order_by=req.get("order_by"),
         page_token=req.get("page_token"),
     )
-    return _paged("experiments", page)
+    return paged("experiments", page)
 
 
 def update_experiment(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
@@ -280,7 +221,7 @@ def search_runs(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
         order_by=req.get("order_by"),
         page_token=req.get("page_token"),
     )
-    return _paged("runs", page)
+    return paged("runs", page)
 
 
 def search_logged_models(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
@@ -296,7 +237,7 @@ def get_metric_history(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     page = ctx.store.get_metric_history(
         req["run_id"], req["metric_key"], req.get("max_results"), req.get("page_token")
     )
-    return _paged("metrics", page)
+    return paged("metrics", page)
 
 
 def _invalid(message: str) -> TracklineException:
@@ -354,7 +295,7 @@ def get_history_bulk_interval(ctx: Context, req: dict[str, Any]) -> dict[str, An
         for m in history:
             if m.step in keep:
                 out.append(replace(m, run_id=run_id).to_dict())
-    return _omit_empty({"metrics": out})
+    return omit_empty({"metrics": out})
 
 
 def get_history_bulk(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
@@ -383,7 +324,7 @@ def list_artifacts(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     path = check_path(req.get("path"))
     artifacts = _run_artifacts(ctx, req["run_id"])
     files = [f.to_dict() for f in artifacts.list(path)]
-    return _omit_empty({"root_uri": artifacts.artifact_uri, "files": files})
+    return omit_empty({"root_uri": artifacts.artifact_uri, "files": files})
 
 
 async def get_artifact(ctx: Context, request: Request) -> Response:
@@ -498,34 +439,6 @@ async def openapi_document(ctx: Context, request: Request) -> Response:
     return json_response(build_openapi(ROUTES, ctx.config.static_prefix))
 
 
-# -- responses -----------------------------------------------------------------------------------
-
-
-def json_response(data: Any, status_code: int = 200) -> Response:
-    import json
-
-    from starlette.responses import Response
-
-    # allow_nan: the ajax bulk history writes bare NaN, as the reference server does.
-    body = json.dumps(data, allow_nan=True, separators=(",", ":"))
-    return Response(body, status_code=status_code, media_type="application/json")
-
-
-def file_response(local: str, tmp_dir: str | None) -> Response:
-    from starlette.background import BackgroundTask
-    from starlette.responses import FileResponse
-
-    cleanup = BackgroundTask(shutil.rmtree, tmp_dir, True) if tmp_dir else None
-    return FileResponse(
-        local,
-        media_type=media_type(local),
-        filename=os.path.basename(local),
-        content_disposition_type="attachment",
-        headers={"X-Content-Type-Options": "nosniff"},
-        background=cleanup,
-    )
-
-
 # -- the table -----------------------------------------------------------------------------------
 
 RUN_ID = F("run_id", required=True, alias="run_uuid", doc="run_uuid is a deprecated alias")
@@ -533,7 +446,7 @@ EXPERIMENT_ID = F("experiment_id", required=True)
 GET_ARTIFACT_REQUEST = (RUN_ID, F("path"))
 MPU_NOTE = "Answers 501 NOT_IMPLEMENTED: local destinations cannot do multipart uploads."
 
-ROUTES: tuple[Route, ...] = (
+TRACKING_ROUTES: tuple[Route, ...] = (
     # experiments
     Route(
         "CreateExperiment",
@@ -875,4 +788,7 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 
-__all__ = ["ROUTES", "Context", "Route"]
+# Each area of the API keeps its routes in its own module; this is the one place they meet.
+ROUTES: tuple[Route, ...] = (*TRACKING_ROUTES,)
+
+__all__ = ["ROUTES", "Context", "Route", "json_response"]
