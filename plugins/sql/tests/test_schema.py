@@ -143,18 +143,20 @@ def test_unknown_newer_revision_is_refused(db_uri: str, artifact_root) -> None:
 
 # -- an older schema and `trackline db upgrade` --------------------------------------------------
 
+CURRENT_HEAD = schema.SCHEMA_HEAD
+
 NEXT_REVISION = textwrap.dedent(
     '''
     """Test-only revision: a later schema version.
 
-    Revision ID: 0002_test_only
-    Revises: 0001_initial_schema
+    Revision ID: 9999_test_only
+    Revises: {head}
     """
     import sqlalchemy as sa
     from alembic import op
 
-    revision = "0002_test_only"
-    down_revision = "0001_initial_schema"
+    revision = "9999_test_only"
+    down_revision = "{head}"
     branch_labels = None
     depends_on = None
 
@@ -175,27 +177,28 @@ def newer_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = Path(schema._script_path())
     target = tmp_path / "migrations"
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-    (target / "versions" / "0002_test_only.py").write_text(NEXT_REVISION)
+    # Chained onto whatever the real newest revision is, so new migrations need no edit here.
+    (target / "versions" / "9999_test_only.py").write_text(NEXT_REVISION.format(head=CURRENT_HEAD))
     monkeypatch.setattr(schema, "SCRIPT_LOCATION", str(target))
-    monkeypatch.setattr(schema, "SCHEMA_HEAD", "0002_test_only")
+    monkeypatch.setattr(schema, "SCHEMA_HEAD", "9999_test_only")
 
 
 def test_older_schema_asks_for_db_upgrade_then_upgrade_works(
     empty_database_uri: str, artifact_root, request: pytest.FixtureRequest
 ) -> None:
-    SqlTrackingStore(empty_database_uri, artifact_root).close()  # created at 0001
+    SqlTrackingStore(empty_database_uri, artifact_root).close()  # created at CURRENT_HEAD
     request.getfixturevalue("newer_release")
 
     with pytest.raises(SchemaError) as info:
         SqlTrackingStore(empty_database_uri, artifact_root)
     message = info.value.message
     assert "out-of-date database schema" in message
-    assert "found version 0001_initial_schema, but expected 0002_test_only" in message
+    assert f"found version {CURRENT_HEAD}, but expected 9999_test_only" in message
     assert "trackline db upgrade" in message
 
     result = CliRunner().invoke(_cli(), ["db", "upgrade", empty_database_uri])
     assert result.exit_code == 0, result.output
-    assert "from revision 0001_initial_schema to 0002_test_only" in result.output
+    assert f"from revision {CURRENT_HEAD} to 9999_test_only" in result.output
     assert "trackline_test_extra" in _tables(empty_database_uri)
 
     store = SqlTrackingStore(empty_database_uri, artifact_root)

@@ -204,6 +204,95 @@ class SqlInputTag(Base):
     value: Mapped[str] = mapped_column(String(500), nullable=False)
 
 
+class SqlLoggedModel(Base):
+    """An MLflow 3 logged model. ``status`` holds the LoggedModelStatus number."""
+
+    __tablename__ = "logged_models"
+    __table_args__ = (
+        PrimaryKeyConstraint("model_id", name="logged_models_pk"),
+        Index(
+            "index_logged_models_experiment_id_creation",
+            "experiment_id",
+            "creation_timestamp_ms",
+        ),
+        TABLE_OPTIONS,
+    )
+
+    model_id: Mapped[str] = mapped_column(String(36))
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(500), nullable=False)
+    artifact_location: Mapped[str] = mapped_column(String(2048), nullable=False)
+    creation_timestamp_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_updated_timestamp_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    status: Mapped[int] = mapped_column(Integer, nullable=False)
+    lifecycle_stage: Mapped[str] = mapped_column(String(32), nullable=False)
+    model_type: Mapped[str | None] = mapped_column(String(500))
+    source_run_id: Mapped[str | None] = mapped_column(String(32))
+    status_message: Mapped[str | None] = mapped_column(String(1000))
+
+
+class SqlLoggedModelMetric(Base):
+    """Every metric point logged against a model; ``metric_value`` NULL means NaN."""
+
+    __tablename__ = "logged_model_metrics"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "model_id",
+            "metric_name",
+            "metric_timestamp_ms",
+            "metric_step",
+            "run_id",
+            name="logged_model_metrics_pk",
+        ),
+        TABLE_OPTIONS,
+    )
+
+    model_id: Mapped[str] = mapped_column(ForeignKey("logged_models.model_id", ondelete="CASCADE"))
+    metric_name: Mapped[str] = mapped_column(String(500))
+    metric_timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    metric_step: Mapped[int] = mapped_column(BigInteger)
+    metric_value: Mapped[float | None] = mapped_column(Double)
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id"), nullable=False
+    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_uuid", ondelete="CASCADE"))
+    dataset_uuid: Mapped[str | None] = mapped_column(String(36))
+    dataset_name: Mapped[str | None] = mapped_column(String(500))
+    dataset_digest: Mapped[str | None] = mapped_column(String(36))
+
+
+class SqlLoggedModelParam(Base):
+    __tablename__ = "logged_model_params"
+    __table_args__ = (
+        PrimaryKeyConstraint("model_id", "param_key", name="logged_model_params_pk"),
+        TABLE_OPTIONS,
+    )
+
+    model_id: Mapped[str] = mapped_column(ForeignKey("logged_models.model_id", ondelete="CASCADE"))
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id"), nullable=False
+    )
+    param_key: Mapped[str] = mapped_column(String(255))
+    param_value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class SqlLoggedModelTag(Base):
+    __tablename__ = "logged_model_tags"
+    __table_args__ = (
+        PrimaryKeyConstraint("model_id", "tag_key", name="logged_model_tags_pk"),
+        TABLE_OPTIONS,
+    )
+
+    model_id: Mapped[str] = mapped_column(ForeignKey("logged_models.model_id", ondelete="CASCADE"))
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id"), nullable=False
+    )
+    tag_key: Mapped[str] = mapped_column(String(255))
+    tag_value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
 # The Core tables behind the models: queries are built on these (see store.py for why).
 experiments: Table = SqlExperiment.__table__  # type: ignore[assignment]
 experiment_tags: Table = SqlExperimentTag.__table__  # type: ignore[assignment]
@@ -215,9 +304,17 @@ tags: Table = SqlTag.__table__  # type: ignore[assignment]
 datasets: Table = SqlDataset.__table__  # type: ignore[assignment]
 inputs: Table = SqlInput.__table__  # type: ignore[assignment]
 input_tags: Table = SqlInputTag.__table__  # type: ignore[assignment]
+logged_models: Table = SqlLoggedModel.__table__  # type: ignore[assignment]
+logged_model_metrics: Table = SqlLoggedModelMetric.__table__  # type: ignore[assignment]
+logged_model_params: Table = SqlLoggedModelParam.__table__  # type: ignore[assignment]
+logged_model_tags: Table = SqlLoggedModelTag.__table__  # type: ignore[assignment]
 
 # Children first: the order in which tables can be emptied without breaking foreign keys.
 TABLES_CHILDREN_FIRST = (
+    logged_model_tags,
+    logged_model_params,
+    logged_model_metrics,
+    logged_models,
     input_tags,
     inputs,
     datasets,

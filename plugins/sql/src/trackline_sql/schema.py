@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 VERSION_TABLE = "trackline_alembic_version"
 MLFLOW_VERSION_TABLE = "alembic_version"
 # The newest revision in migrations/versions; tests/test_schema.py keeps them equal.
-SCHEMA_HEAD = "0001_initial_schema"
+SCHEMA_HEAD = "0002_logged_models"
 SCRIPT_LOCATION = "trackline_sql:migrations"
 
 TRACKLINE_TABLES = frozenset(
@@ -38,6 +38,10 @@ TRACKLINE_TABLES = frozenset(
         "datasets",
         "inputs",
         "input_tags",
+        "logged_models",
+        "logged_model_metrics",
+        "logged_model_params",
+        "logged_model_tags",
     }
 )
 
