@@ -7,6 +7,7 @@ Plugin authors need only::
 
 from trackline.plugins.hookspecs import hookimpl
 from trackline.plugins.types import (
+    ArtifactPreviewerSpec,
     ArtifactRepositorySpec,
     AutologgerSpec,
     FlavorSpec,
@@ -16,6 +17,7 @@ from trackline.plugins.types import (
 )
 
 __all__ = [
+    "ArtifactPreviewerSpec",
     "ArtifactRepositorySpec",
     "AutologgerSpec",
     "FlavorSpec",

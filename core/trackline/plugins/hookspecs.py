@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # typing only: importing this module must stay free
     import click
 
     from trackline.plugins.types import (
+        ArtifactPreviewerSpec,
         ArtifactRepositorySpec,
         AutologgerSpec,
         FlavorSpec,
@@ -130,6 +131,41 @@ def register_project_backends(register: Register[ProjectBackendSpec]) -> None:
     ``ProjectBackendSpec(name="local", factory="module:LocalBackend")``; the factory returns
     an object with ``run(project_uri, entry_point, params, version, backend_config,
     tracking_uri, experiment_id)`` returning a submitted run.
+    """
+
+
+# ---- Web UI
+
+
+@hookspec
+def register_artifact_previewers(register: Register[ArtifactPreviewerSpec]) -> None:
+    """Offer artifact previewers to the web UI: browser renderers for some file types.
+
+    Call ``register(ArtifactPreviewerSpec(...))`` once per previewer. The tracking server
+    serves the plugin's ``static_dir`` at ``<prefix>/static-files/previewers/<name>/`` and lists
+    every previewer at ``GET <prefix>/ajax-api/2.0/trackline/ui/previewers``; the UI imports
+    the ES module of the best match when a user opens an artifact and calls its default
+    export as ``render(element, artifact)``. ``artifact`` has ``path``, ``size``, ``url`` (the
+    file's bytes, same origin), ``fetchText()``, ``fetchBlob()`` and ``runId``. Names are
+    unique across plugins (two plugins registering one name is an error naming both). The
+    built-in previewers (text, JSON/YAML, CSV, images, HTML, MLmodel) are registered by
+    trackline-server through this same hook.
+
+    Example (a plugin shipping ``trackline_audio/static/audio.js``)::
+
+        @hookimpl
+        def register_artifact_previewers(register):
+            register(ArtifactPreviewerSpec(
+                name="audio", module="audio.js", static_dir="trackline_audio:static",
+                extensions=(".wav", ".mp3", ".ogg"), mime_types=("audio/*",)))
+
+        // audio.js
+        export default function render(element, artifact) {
+          const audio = document.createElement("audio");
+          audio.controls = true;
+          audio.src = artifact.url;
+          element.replaceChildren(audio);
+        }
     """
 
 

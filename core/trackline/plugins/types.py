@@ -105,6 +105,41 @@ class ProjectBackendSpec:
     factory: str | Callable[..., Any]
 
 
+@dataclass(frozen=True)
+class ArtifactPreviewerSpec:
+    """A renderer the web UI uses to preview artifact files of some types.
+
+    ``module`` is a browser ES module: a file name inside ``static_dir`` (served by the UI
+    server at ``<prefix>/static-files/previewers/<name>/<module>``) or an absolute
+    ``http(s)://`` URL. Its default export is called as ``render(element, artifact)``; see
+    ``docs/ui.md`` for the ``artifact`` object. ``static_dir`` is a directory path or
+    ``"package:subdir"`` (a folder shipped inside an importable package).
+
+    ``extensions`` (``".wav"``, matched case-insensitively against the end of the file name,
+    so ``".tar.gz"`` works) and ``mime_types`` (``"audio/wav"``, ``"audio/*"``) say which files
+    it handles; among matches the highest ``priority`` wins, then the longest extension.
+    Files larger than ``max_size`` bytes are not fetched: the UI offers a download instead.
+    """
+
+    name: str
+    module: str
+    extensions: tuple[str, ...] = ()
+    mime_types: tuple[str, ...] = ()
+    static_dir: str | None = None
+    priority: int = 0
+    max_size: int = 10 * 1024 * 1024
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name.lower())
+        if isinstance(self.extensions, str):
+            object.__setattr__(self, "extensions", (self.extensions,))
+        if isinstance(self.mime_types, str):
+            object.__setattr__(self, "mime_types", (self.mime_types,))
+        object.__setattr__(self, "extensions", tuple(e.lower() for e in self.extensions))
+        object.__setattr__(self, "mime_types", tuple(m.lower() for m in self.mime_types))
+
+
 @dataclass
 class PluginInfo:
     """What ``trackline plugins`` shows about one registered plugin."""
