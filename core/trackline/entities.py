@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -244,17 +245,72 @@ class DatasetInput:
 
 
 @dataclass(frozen=True)
-class RunInputs:
-    dataset_inputs: tuple[DatasetInput, ...] = ()
+class LoggedModelInput:
+    """A logged model a run used as input (``RunInputs.model_inputs``)."""
+
+    model_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        if not self.dataset_inputs:
-            return {}
-        return {"dataset_inputs": [d.to_dict() for d in self.dataset_inputs]}
+        return {"model_id": self.model_id}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LoggedModelInput:
+        return cls(d["model_id"])
+
+
+@dataclass(frozen=True)
+class LoggedModelOutput:
+    """A logged model a run produced, at a step (``RunOutputs.model_outputs``, LogOutputs)."""
+
+    model_id: str
+    step: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_id": self.model_id, "step": self.step}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LoggedModelOutput:
+        return cls(d["model_id"], int(d.get("step", 0)))
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    dataset_inputs: tuple[DatasetInput, ...] = ()
+    model_inputs: tuple[LoggedModelInput, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.dataset_inputs:
+            out["dataset_inputs"] = [d.to_dict() for d in self.dataset_inputs]
+        if self.model_inputs:
+            out["model_inputs"] = [m.to_dict() for m in self.model_inputs]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> RunInputs:
-        return cls(tuple(DatasetInput.from_dict(x) for x in (d or {}).get("dataset_inputs", [])))
+        d = d or {}
+        return cls(
+            tuple(DatasetInput.from_dict(x) for x in d.get("dataset_inputs", [])),
+            tuple(LoggedModelInput.from_dict(x) for x in d.get("model_inputs", [])),
+        )
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """What a run produced: the logged models linked to it with ``log_outputs``."""
+
+    model_outputs: tuple[LoggedModelOutput, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.model_outputs:
+            return {}
+        return {"model_outputs": [m.to_dict() for m in self.model_outputs]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> RunOutputs:
+        return cls(
+            tuple(LoggedModelOutput.from_dict(x) for x in (d or {}).get("model_outputs", []))
+        )
 
 
 @dataclass(frozen=True)
@@ -357,13 +413,17 @@ class Run:
     info: RunInfo
     data: RunData = field(default_factory=RunData)
     inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "info": self.info.to_dict(),
             "data": self.data.to_dict(),
             "inputs": self.inputs.to_dict(),
         }
+        if self.outputs.model_outputs:  # MLflow 3 servers send outputs only when there are any
+            out["outputs"] = self.outputs.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Run:
@@ -371,6 +431,7 @@ class Run:
             RunInfo.from_dict(d["info"]),
             RunData.from_dict(d.get("data")),
             RunInputs.from_dict(d.get("inputs")),
+            RunOutputs.from_dict(d.get("outputs")),
         )
 
 
@@ -426,6 +487,166 @@ class FileInfo:
         return cls(d["path"], bool(d.get("is_dir", False)), _opt_int(d.get("file_size")))
 
 
+class LoggedModelStatus(str, Enum):
+    """Where a logged model is in its life: PENDING until its files are uploaded, then READY
+    (or UPLOAD_FAILED). On the wire the names carry a ``LOGGED_MODEL_`` prefix.
+
+    ``FAILED`` (MLflow's Python name) is an alias of ``UPLOAD_FAILED``; ``parse`` also takes
+    the wire names and the protocol numbers.
+    """
+
+    UNSPECIFIED = "UNSPECIFIED"
+    PENDING = "PENDING"
+    READY = "READY"
+    UPLOAD_FAILED = "UPLOAD_FAILED"
+    FAILED = "UPLOAD_FAILED"  # alias
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> LoggedModelStatus | None:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return _LOGGED_MODEL_STATUS_NUMBERS.get(value)
+        if isinstance(value, str):
+            name = value.strip().upper()
+            if name.startswith("LOGGED_MODEL_"):
+                name = name[len("LOGGED_MODEL_") :]
+            name = {"STATUS_UNSPECIFIED": "UNSPECIFIED", "FAILED": "UPLOAD_FAILED"}.get(name, name)
+            if name in cls.__members__:
+                return cls.__members__[name]
+            if name.isdigit():
+                return _LOGGED_MODEL_STATUS_NUMBERS.get(int(name))
+        return None
+
+    @classmethod
+    def parse(cls, value: object) -> LoggedModelStatus:
+        """Any spelling of a status; anything else fails with INVALID_PARAMETER_VALUE."""
+        try:
+            return cls(value)
+        except ValueError:
+            from trackline.exceptions import TracklineException
+
+            raise TracklineException.invalid_parameter_value(
+                f"Invalid logged model status {value!r}: use PENDING, READY or FAILED "
+                "(on the wire LOGGED_MODEL_PENDING, LOGGED_MODEL_READY or "
+                "LOGGED_MODEL_UPLOAD_FAILED)."
+            ) from None
+
+    def to_proto_name(self) -> str:
+        """The enum name on the wire: ``LOGGED_MODEL_READY``…"""
+        if self is LoggedModelStatus.UNSPECIFIED:
+            return "LOGGED_MODEL_STATUS_UNSPECIFIED"
+        return f"LOGGED_MODEL_{self.value}"
+
+    def to_int(self) -> int:
+        return _LOGGED_MODEL_STATUS_INTS[self]
+
+    @classmethod
+    def from_int(cls, number: int) -> LoggedModelStatus:
+        return cls.parse(number)
+
+    @staticmethod
+    def is_finalized(status: object) -> bool:
+        return LoggedModelStatus.parse(status) in (
+            LoggedModelStatus.READY,
+            LoggedModelStatus.UPLOAD_FAILED,
+        )
+
+
+_LOGGED_MODEL_STATUS_INTS = {
+    LoggedModelStatus.UNSPECIFIED: 0,
+    LoggedModelStatus.PENDING: 1,
+    LoggedModelStatus.READY: 2,
+    LoggedModelStatus.UPLOAD_FAILED: 3,
+}
+_LOGGED_MODEL_STATUS_NUMBERS = {v: k for k, v in _LOGGED_MODEL_STATUS_INTS.items()}
+
+
+@dataclass(frozen=True)
+class LoggedModelTag(RunTag):
+    pass
+
+
+@dataclass(frozen=True)
+class LoggedModelParameter(Param):
+    pass
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """An MLflow 3 logged model: a model with its own id, artifacts, params, tags and metrics.
+
+    ``metrics`` holds every metric point logged against the model (with ``run_id``,
+    ``dataset_name``/``dataset_digest`` where known). The REST JSON (``to_dict``) is
+    ``{"info": {...}, "data": {"params": [...], "metrics": [...]}}``.
+    """
+
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    status: LoggedModelStatus = LoggedModelStatus.PENDING
+    status_message: str | None = None
+    model_type: str | None = None
+    source_run_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[Metric] = field(default_factory=list)
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.model_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        info = _drop_none(
+            {
+                "model_id": self.model_id,
+                "experiment_id": self.experiment_id,
+                "name": self.name,
+                "creation_timestamp_ms": self.creation_timestamp,
+                "last_updated_timestamp_ms": self.last_updated_timestamp,
+                "artifact_uri": self.artifact_location,
+                "status": LoggedModelStatus.parse(self.status).to_proto_name(),
+                "model_type": self.model_type or None,
+                "source_run_id": self.source_run_id or None,
+                "status_message": self.status_message or None,
+            }
+        )
+        if self.tags:
+            info["tags"] = [{"key": k, "value": v} for k, v in self.tags.items()]
+        data: dict[str, Any] = {}
+        if self.params:
+            data["params"] = [{"key": k, "value": v} for k, v in self.params.items()]
+        if self.metrics:
+            data["metrics"] = [m.to_dict() for m in self.metrics]
+        return {"info": info, "data": data}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LoggedModel:
+        info = d.get("info", {})
+        data = d.get("data") or {}
+        return cls(
+            model_id=info["model_id"],
+            experiment_id=str(info["experiment_id"]),
+            name=info.get("name", ""),
+            artifact_location=info.get("artifact_uri", ""),
+            creation_timestamp=int(info.get("creation_timestamp_ms", 0)),
+            last_updated_timestamp=int(info.get("last_updated_timestamp_ms", 0)),
+            status=LoggedModelStatus.parse(info.get("status", "UNSPECIFIED")),
+            status_message=info.get("status_message") or None,
+            model_type=info.get("model_type") or None,
+            source_run_id=info.get("source_run_id") or None,
+            tags={t["key"]: t.get("value", "") for t in info.get("tags", [])},
+            params={p["key"]: p.get("value", "") for p in data.get("params", [])},
+            metrics=[Metric.from_dict(m) for m in data.get("metrics", [])],
+        )
+
+
 class PagedList(list, Generic[T]):
     """A page of results: a list with ``token`` for the next page (``None`` on the last)."""
 
@@ -453,6 +674,12 @@ __all__: Sequence[str] = [
     "FileInfo",
     "InputTag",
     "LifecycleStage",
+    "LoggedModel",
+    "LoggedModelInput",
+    "LoggedModelOutput",
+    "LoggedModelParameter",
+    "LoggedModelStatus",
+    "LoggedModelTag",
     "Metric",
     "PagedList",
     "Param",
@@ -460,6 +687,7 @@ __all__: Sequence[str] = [
     "RunData",
     "RunInfo",
     "RunInputs",
+    "RunOutputs",
     "RunStatus",
     "RunTag",
     "SourceType",

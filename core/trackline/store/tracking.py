@@ -21,11 +21,16 @@ Contract (the conformance kit in ``trackline.testing`` checks every line of it):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from trackline.entities import (
     DatasetInput,
     Experiment,
+    LoggedModel,
+    LoggedModelInput,
+    LoggedModelOutput,
+    LoggedModelStatus,
     Metric,
     PagedList,
     Param,
@@ -34,9 +39,34 @@ from trackline.entities import (
     RunTag,
     ViewType,
 )
+from trackline.exceptions import NOT_IMPLEMENTED, TracklineException
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_THRESHOLD = 50000
+# search_logged_models: the protocol's default page size, and the largest page.
+LOGGED_MODELS_MAX_RESULTS_DEFAULT = 50
+LOGGED_MODELS_MAX_RESULTS_THRESHOLD = 1000
+
+
+KV = TypeVar("KV", Param, RunTag)
+
+
+def key_value_list(items: Mapping[str, Any] | Sequence[KV] | None, kind: type[KV]) -> list[KV]:
+    """Params or tags given as a dict (the client's form) or as entities (the store's form)."""
+    if not items:
+        return []
+    if isinstance(items, Mapping):
+        return [kind(str(k), v if isinstance(v, str) else str(v)) for k, v in items.items()]
+    return [item if isinstance(item, kind) else kind(item.key, item.value) for item in items]
+
+
+def logged_models_not_supported(store: object) -> TracklineException:
+    """The error of a store that predates logged models (MLflow 3)."""
+    return TracklineException(
+        f"{type(store).__name__} does not store logged models (MLflow 3 'log_model(name=...)'). "
+        "Use a tracking store that does, such as trackline-sql or a tracking server.",
+        NOT_IMPLEMENTED,
+    )
 
 
 class AbstractTrackingStore(ABC):
@@ -178,6 +208,88 @@ class AbstractTrackingStore(ABC):
         page_token: str | None = None,
     ) -> PagedList[Metric]:
         """Every point of one metric, ordered by step then timestamp; paged if max_results."""
+
+    # -- logged models (MLflow 3) -----------------------------------------------------------
+    #
+    # Not abstract: a store written before logged models existed keeps working for runs and
+    # answers these with NOT_IMPLEMENTED. ``trackline.testing.logged_models`` has the
+    # conformance tests. Metrics logged with ``Metric.model_id`` through ``log_batch`` also
+    # belong to that logged model (stores that support logged models must record them there).
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, str] | Sequence[RunTag] | None = None,
+        params: Mapping[str, str] | Sequence[Param] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """Create a PENDING logged model with id ``m-<uuid4 hex>``.
+
+        Its artifact location is ``<experiment artifact_location>/models/<model_id>/artifacts``;
+        a missing name is generated like a run name. The experiment must be active.
+        """
+        raise logged_models_not_supported(self)
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        """Set the final status (READY or UPLOAD_FAILED) and return the model."""
+        raise logged_models_not_supported(self)
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        """The model; unknown (or deleted, unless ``allow_deleted``) ids fail with
+        RESOURCE_DOES_NOT_EXIST."""
+        raise logged_models_not_supported(self)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft delete: the model disappears from get and search."""
+        raise logged_models_not_supported(self)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[dict[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[dict[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """One page of active logged models of the experiments.
+
+        ``filter_string`` uses the grammar of ``trackline.search.parse_logged_model_filter``;
+        ``datasets`` (``[{"dataset_name", "dataset_digest"?}]``) limits which metrics the
+        metric comparisons look at; ``order_by`` is ``[{"field_name", "ascending"?,
+        "dataset_name"?, "dataset_digest"?}]``. Default order: newest first, then model_id.
+        """
+        raise logged_models_not_supported(self)
+
+    def set_logged_model_tags(
+        self, model_id: str, tags: Mapping[str, str] | Sequence[RunTag]
+    ) -> None:
+        """Set (or overwrite) tags of a model that is not deleted."""
+        raise logged_models_not_supported(self)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Remove a tag; a missing tag fails with RESOURCE_DOES_NOT_EXIST."""
+        raise logged_models_not_supported(self)
+
+    def log_logged_model_params(
+        self, model_id: str, params: Mapping[str, str] | Sequence[Param]
+    ) -> None:
+        """Add params; as for runs, a different value for an existing key is refused."""
+        raise logged_models_not_supported(self)
+
+    def log_model_params(self, model_id: str, params: Mapping[str, str] | Sequence[Param]) -> None:
+        """The client's name for ``log_logged_model_params``."""
+        self.log_logged_model_params(model_id, params)
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        """Link logged models to a run as its outputs (``Run.outputs.model_outputs``)."""
+        raise logged_models_not_supported(self)
+
+    def log_model_inputs(self, run_id: str, models: Sequence[LoggedModelInput]) -> None:
+        """Link logged models to a run as its inputs (``Run.inputs.model_inputs``)."""
+        raise logged_models_not_supported(self)
 
     # -- garbage collection ----------------------------------------------------------------
 
