@@ -14,8 +14,11 @@ from trackline.search.evaluate import (
 )
 from trackline.search.paging import decode_page_token, encode_page_token
 from trackline.search.parser import (
+    LoggedModelOrderBy,
     parse_experiment_filter,
     parse_experiment_order_by,
+    parse_logged_model_filter,
+    parse_logged_model_order_by,
     parse_run_filter,
     parse_run_order_by,
     to_filter_string,
@@ -25,6 +28,7 @@ __all__ = [
     "And",
     "Comparison",
     "Identifier",
+    "LoggedModelOrderBy",
     "Node",
     "Or",
     "OrderBy",
@@ -34,6 +38,8 @@ __all__ = [
     "experiment_matches",
     "parse_experiment_filter",
     "parse_experiment_order_by",
+    "parse_logged_model_filter",
+    "parse_logged_model_order_by",
     "parse_run_filter",
     "parse_run_order_by",
     "run_matches",

@@ -29,8 +29,11 @@ from trackline.exceptions import TracklineException
 from trackline.search.ast import And, Comparison, Identifier, Node, Or, OrderBy
 
 __all__ = [
+    "LoggedModelOrderBy",
     "parse_experiment_filter",
     "parse_experiment_order_by",
+    "parse_logged_model_filter",
+    "parse_logged_model_order_by",
     "parse_run_filter",
     "parse_run_order_by",
     "to_filter_string",
@@ -132,6 +135,40 @@ _EXPERIMENT_SCHEMA = _Schema(
     },
     attribute_aliases={},
     order_by_entities=frozenset({"attribute"}),
+)
+
+_LOGGED_MODEL_SCHEMA = _Schema(
+    name="logged model",
+    entity_aliases=frozenset(
+        {
+            "attributes",
+            "attribute",
+            "attr",
+            "metrics",
+            "metric",
+            "params",
+            "param",
+            "parameters",
+            "parameter",
+            "tags",
+            "tag",
+        }
+    ),
+    attributes={
+        "name": "string",
+        "model_id": "string",
+        "model_type": "string",
+        "status": "string",
+        "source_run_id": "string",
+        "experiment_id": "string",
+        "creation_timestamp": "numeric",
+        "last_updated_timestamp": "numeric",
+    },
+    attribute_aliases={
+        "creation_time": "creation_timestamp",
+        "last_updated_time": "last_updated_timestamp",
+    },
+    order_by_entities=frozenset({"attribute", "metric", "param", "tag"}),
 )
 
 # --------------------------------------------------------------------------------------------
@@ -434,6 +471,8 @@ class _Parser:
         if self.schema is _EXPERIMENT_SCHEMA:
             hint = "experiment filters accept attributes (name, experiment_id, creation_time, "
             hint += "last_update_time) and tags."
+        elif self.schema is _LOGGED_MODEL_SCHEMA:
+            hint = "logged model filters accept attributes, metrics., params. and tags."
         else:
             hint = "use metrics., params., tags., attributes. or datasets."
         return f"unknown entity {prefix!r} in {token.text!r} at position {token.pos}; {hint}"
@@ -683,6 +722,90 @@ def parse_run_order_by(order_by: Sequence[str] | None) -> list[OrderBy]:
 def parse_experiment_order_by(order_by: Sequence[str] | None) -> list[OrderBy]:
     """Parse ``search_experiments`` order_by clauses (``"name ASC"``), in order."""
     return _parse_order_by(order_by, _EXPERIMENT_SCHEMA)
+
+
+def parse_logged_model_filter(filter_string: str | None) -> Node | None:
+    """Parse a ``search_logged_models`` filter; ``None`` for no filter.
+
+    Attributes: name, model_id, model_type, status, source_run_id, experiment_id (strings),
+    creation_timestamp / creation_time and last_updated_timestamp / last_updated_time
+    (numbers); plus ``metrics.<key>`` (numbers), ``params.<key>`` and ``tags.<key>``.
+    """
+    if filter_string is None:
+        return None
+    return _parse_filter(_check_text(filter_string, "filter string"), _LOGGED_MODEL_SCHEMA)
+
+
+@dataclass(frozen=True)
+class LoggedModelOrderBy:
+    """One structured order_by entry of ``search_logged_models``.
+
+    ``dataset_name``/``dataset_digest`` limit a metric ordering to the points logged
+    against that dataset.
+    """
+
+    order: OrderBy
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+def parse_logged_model_order_by(
+    order_by: Sequence[dict[str, object] | str] | None,
+) -> list[LoggedModelOrderBy]:
+    """Parse ``[{"field_name": "metrics.acc", "ascending": False, "dataset_name": ...}]``.
+
+    A plain string entry (``"name DESC"``) is accepted too, as trackline's extension.
+    """
+    if not order_by:
+        return []
+    if isinstance(order_by, (str, dict)):
+        order_by = [order_by]
+    out: list[LoggedModelOrderBy] = []
+    for entry in order_by:
+        if isinstance(entry, str):
+            (clause,) = _parse_order_by([entry], _LOGGED_MODEL_SCHEMA)
+            out.append(LoggedModelOrderBy(clause))
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("field_name"), str):
+            raise TracklineException.invalid_parameter_value(
+                f"Invalid order_by entry {entry!r}: expected a dict with a 'field_name' string "
+                "(and optional 'ascending', 'dataset_name', 'dataset_digest')."
+            )
+        ascending = entry.get("ascending", True)
+        if not isinstance(ascending, bool):
+            raise TracklineException.invalid_parameter_value(
+                f"Invalid order_by entry {entry!r}: 'ascending' must be true or false."
+            )
+        (clause,) = _parse_order_by([entry["field_name"]], _LOGGED_MODEL_SCHEMA)
+        if clause.ascending is False or entry["field_name"].strip().upper().endswith(" ASC"):
+            raise TracklineException.invalid_parameter_value(
+                f"Invalid order_by field_name {entry['field_name']!r}: give the direction in "
+                "'ascending', not in the field name."
+            )
+        dataset_name = entry.get("dataset_name") or None
+        dataset_digest = entry.get("dataset_digest") or None
+        if (dataset_name or dataset_digest) and clause.identifier.entity != "metric":
+            raise TracklineException.invalid_parameter_value(
+                f"Invalid order_by entry {entry!r}: dataset_name and dataset_digest apply only "
+                "to metrics."
+            )
+        if dataset_digest and not dataset_name:
+            raise TracklineException.invalid_parameter_value(
+                f"Invalid order_by entry {entry!r}: dataset_digest needs dataset_name."
+            )
+        out.append(
+            LoggedModelOrderBy(
+                OrderBy(clause.identifier, ascending),
+                None if dataset_name is None else str(dataset_name),
+                None if dataset_digest is None else str(dataset_digest),
+            )
+        )
+    seen = [o.order.identifier for o in out]
+    if len(set(seen)) != len(seen):
+        raise TracklineException.invalid_parameter_value(
+            f"Invalid order_by {list(order_by)!r}: a field appears more than once."
+        )
+    return out
 
 
 # --------------------------------------------------------------------------------------------
