@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # typing only: importing this module must stay free
         FlavorSpec,
         ProjectBackendSpec,
         Register,
+        RegistryEvent,
         RegistryStoreSpec,
         TrackingStoreSpec,
     )
@@ -210,6 +211,56 @@ def default_experiment_id() -> str | None:
 
     Consulted after ``set_experiment`` and the ``MLFLOW_EXPERIMENT_*`` variables, before the
     default experiment ``"0"``. Stops at the first non-``None`` result.
+    """
+
+
+# ---- Model registry events
+
+
+@hookspec
+def registry_change_requested(event: RegistryEvent) -> None:
+    """Called before a change to the model registry is written; raise to refuse it.
+
+    Fired in the process that writes to the registry store: the client for a local store
+    (SQLite, PostgreSQL…), the tracking server for requests it receives (so a gate installed
+    on the server holds for every client, MLflow's included). A client talking to a server
+    over REST fires nothing itself; the server does.
+
+    Raising vetoes the change and nothing is written. Raise ``TracklineException`` to choose
+    the error the caller gets (``PERMISSION_DENIED`` answers HTTP 403 over REST); any other
+    exception is reported as ``PERMISSION_DENIED`` naming the plugin's message.
+
+    :param event: what is about to change (see ``trackline.plugins.types.RegistryEvent``).
+
+    Example: only versions with a passing evaluation may reach Production::
+
+        @hookimpl
+        def registry_change_requested(event):
+            if (
+                event.event == "model_version.stage_transitioned"
+                and event.data["stage"] == "Production"
+                and event.data["tags"].get("evaluation") != "passed"
+            ):
+                raise TracklineException(
+                    f"{event.name} v{event.version} has not passed evaluation",
+                    "PERMISSION_DENIED",
+                )
+    """
+
+
+@hookspec
+def registry_changed(event: RegistryEvent) -> None:
+    """Called after a change to the model registry was written (to notify, audit, sync).
+
+    The change has happened: an exception raised here is logged as a warning and does not
+    fail the caller's request. ``event.version`` is set for ``model_version.created``.
+
+    Example::
+
+        @hookimpl
+        def registry_changed(event):
+            if event.event == "model_version_alias.created":
+                notify(f"{event.name}@{event.data['alias']} -> v{event.version}")
     """
 
 

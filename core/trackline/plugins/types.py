@@ -140,6 +140,39 @@ class ArtifactPreviewerSpec:
         object.__setattr__(self, "mime_types", tuple(m.lower() for m in self.mime_types))
 
 
+@dataclass(frozen=True)
+class RegistryEvent:
+    """A change to the model registry, handed to the ``registry_change_*`` hooks.
+
+    ``event`` is ``"<entity>.<action>"``, named like MLflow's webhook events:
+    ``registered_model.created``, ``registered_model.updated``, ``registered_model.renamed``,
+    ``registered_model.deleted``, ``registered_model_tag.set``, ``registered_model_tag.deleted``,
+    ``model_version.created``, ``model_version.updated``, ``model_version.deleted``,
+    ``model_version.stage_transitioned``, ``model_version_tag.set``,
+    ``model_version_tag.deleted``, ``model_version_alias.created``,
+    ``model_version_alias.deleted``.
+
+    ``name`` is the registered model, ``version`` the version concerned (``None`` for model
+    events, and for ``model_version.created`` before the version exists). ``data`` holds the
+    details: ``alias``, ``stage``, ``archive_existing_versions``, ``key``/``value``,
+    ``source``/``run_id``/``model_id``, ``new_name``, ``description``.
+    """
+
+    event: str
+    name: str
+    version: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    registry_uri: str | None = None
+
+    @property
+    def entity(self) -> str:
+        return self.event.partition(".")[0]
+
+    @property
+    def action(self) -> str:
+        return self.event.partition(".")[2]
+
+
 @dataclass
 class PluginInfo:
     """What ``trackline plugins`` shows about one registered plugin."""

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Boolean,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -293,6 +294,110 @@ class SqlLoggedModelTag(Base):
     tag_value: Mapped[str] = mapped_column(Text, nullable=False)
 
 
+# -- model registry (migration 0003) ---------------------------------------------------------
+# Foreign keys cascade on update and delete: renaming or deleting a registered model moves
+# or removes its versions, tags and aliases (the store also does it by hand for SQLite,
+# which enforces no foreign keys).
+
+_REGISTRY_FK = {"onupdate": "CASCADE", "ondelete": "CASCADE"}
+
+
+class SqlRegisteredModel(Base):
+    __tablename__ = "registered_models"
+    __table_args__ = (PrimaryKeyConstraint("name", name="registered_model_pk"), TABLE_OPTIONS)
+
+    name: Mapped[str] = mapped_column(String(256))
+    creation_time: Mapped[int | None] = mapped_column(BigInteger)
+    last_updated_time: Mapped[int | None] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class SqlRegisteredModelTag(Base):
+    __tablename__ = "registered_model_tags"
+    __table_args__ = (
+        PrimaryKeyConstraint("name", "key", name="registered_model_tag_pk"),
+        ForeignKeyConstraint(
+            ["name"],
+            ["registered_models.name"],
+            name="registered_model_tags_name_fk",
+            **_REGISTRY_FK,
+        ),
+        TABLE_OPTIONS,
+    )
+
+    key: Mapped[str] = mapped_column(String(250))
+    value: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(256))
+
+
+class SqlModelVersion(Base):
+    """A version; a deleted one stays as a tombstone (stage Deleted_Internal) so that its
+    number is never given out again."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        PrimaryKeyConstraint("name", "version", name="model_version_pk"),
+        ForeignKeyConstraint(
+            ["name"], ["registered_models.name"], name="model_versions_name_fk", **_REGISTRY_FK
+        ),
+        Index("index_model_versions_run_id", "run_id"),
+        Index("index_model_versions_model_id", "model_id"),
+        TABLE_OPTIONS,
+    )
+
+    name: Mapped[str] = mapped_column(String(256))
+    version: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    creation_time: Mapped[int | None] = mapped_column(BigInteger)
+    last_updated_time: Mapped[int | None] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(String(256))
+    current_stage: Mapped[str] = mapped_column(String(20), nullable=False)
+    source: Mapped[str | None] = mapped_column(Text)
+    storage_location: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    run_link: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    status_message: Mapped[str | None] = mapped_column(String(500))
+    model_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class SqlModelVersionTag(Base):
+    __tablename__ = "model_version_tags"
+    __table_args__ = (
+        PrimaryKeyConstraint("name", "version", "key", name="model_version_tag_pk"),
+        ForeignKeyConstraint(
+            ["name", "version"],
+            ["model_versions.name", "model_versions.version"],
+            name="model_version_tags_version_fk",
+            **_REGISTRY_FK,
+        ),
+        TABLE_OPTIONS,
+    )
+
+    key: Mapped[str] = mapped_column(String(250))
+    value: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(256))
+    version: Mapped[int] = mapped_column(Integer, autoincrement=False)
+
+
+class SqlRegisteredModelAlias(Base):
+    __tablename__ = "registered_model_aliases"
+    __table_args__ = (
+        PrimaryKeyConstraint("name", "alias", name="registered_model_alias_pk"),
+        ForeignKeyConstraint(
+            ["name"],
+            ["registered_models.name"],
+            name="registered_model_aliases_name_fk",
+            **_REGISTRY_FK,
+        ),
+        TABLE_OPTIONS,
+    )
+
+    alias: Mapped[str] = mapped_column(String(256))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(256))
+
+
 # The Core tables behind the models: queries are built on these (see store.py for why).
 experiments: Table = SqlExperiment.__table__  # type: ignore[assignment]
 experiment_tags: Table = SqlExperimentTag.__table__  # type: ignore[assignment]
@@ -308,9 +413,19 @@ logged_models: Table = SqlLoggedModel.__table__  # type: ignore[assignment]
 logged_model_metrics: Table = SqlLoggedModelMetric.__table__  # type: ignore[assignment]
 logged_model_params: Table = SqlLoggedModelParam.__table__  # type: ignore[assignment]
 logged_model_tags: Table = SqlLoggedModelTag.__table__  # type: ignore[assignment]
+registered_models: Table = SqlRegisteredModel.__table__  # type: ignore[assignment]
+registered_model_tags: Table = SqlRegisteredModelTag.__table__  # type: ignore[assignment]
+model_versions: Table = SqlModelVersion.__table__  # type: ignore[assignment]
+model_version_tags: Table = SqlModelVersionTag.__table__  # type: ignore[assignment]
+registered_model_aliases: Table = SqlRegisteredModelAlias.__table__  # type: ignore[assignment]
 
 # Children first: the order in which tables can be emptied without breaking foreign keys.
 TABLES_CHILDREN_FIRST = (
+    registered_model_aliases,
+    model_version_tags,
+    model_versions,
+    registered_model_tags,
+    registered_models,
     logged_model_tags,
     logged_model_params,
     logged_model_metrics,

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 VERSION_TABLE = "trackline_alembic_version"
 MLFLOW_VERSION_TABLE = "alembic_version"
 # The newest revision in migrations/versions; tests/test_schema.py keeps them equal.
-SCHEMA_HEAD = "0002_logged_models"
+SCHEMA_HEAD = "0003_model_registry"
 SCRIPT_LOCATION = "trackline_sql:migrations"
 
 TRACKLINE_TABLES = frozenset(
@@ -42,6 +42,11 @@ TRACKLINE_TABLES = frozenset(
         "logged_model_metrics",
         "logged_model_params",
         "logged_model_tags",
+        "registered_models",
+        "registered_model_tags",
+        "model_versions",
+        "model_version_tags",
+        "registered_model_aliases",
     }
 )
 
