@@ -35,6 +35,8 @@ from trackline.entities import (
     Experiment,
     InputTag,
     LifecycleStage,
+    LoggedModelInput,
+    LoggedModelOutput,
     Metric,
     PagedList,
     Param,
@@ -42,6 +44,7 @@ from trackline.entities import (
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunStatus,
     RunTag,
     ViewType,
@@ -74,6 +77,7 @@ from trackline.validation import (
 )
 
 from trackline_sql import convert, db, statements
+from trackline_sql.logged_models import LoggedModelsMixin, erase_run_model_links
 from trackline_sql.models import datasets as dataset_table
 from trackline_sql.models import (
     experiment_tags,
@@ -155,7 +159,7 @@ def _resolve_artifact_root(default_artifact_root: str | None) -> str:
     return root.rstrip("/") or "/"
 
 
-class SqlTrackingStore(AbstractTrackingStore):
+class SqlTrackingStore(LoggedModelsMixin, AbstractTrackingStore):
     """Tracking store on a SQL database; see the package README for URIs and settings."""
 
     def __init__(self, store_uri: str, default_artifact_root: str | None = None) -> None:
@@ -603,6 +607,8 @@ class SqlTrackingStore(AbstractTrackingStore):
         run_tags: dict[str, list[RunTag]] = {i: [] for i in ids}
         run_metrics: dict[str, list[Metric]] = {i: [] for i in ids}
         run_inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
+        model_outputs: dict[str, list[LoggedModelOutput]] = {i: [] for i in ids}
+        model_inputs: dict[str, list[LoggedModelInput]] = {i: [] for i in ids}
         for chunk in _chunks(ids):
             for run_id, key, value in conn.execute(
                 select(param_table.c.run_uuid, param_table.c.key, param_table.c.value)
@@ -632,6 +638,7 @@ class SqlTrackingStore(AbstractTrackingStore):
                     convert.make_metric(key, math.nan if is_nan else value, timestamp, step)
                 )
             self._load_inputs(conn, chunk, run_inputs)
+            self._load_model_links(conn, chunk, model_outputs, model_inputs)
         return [
             Run(
                 convert.run_info(row),
@@ -640,7 +647,8 @@ class SqlTrackingStore(AbstractTrackingStore):
                     tuple(run_params[row.run_uuid]),
                     tuple(run_tags[row.run_uuid]),
                 ),
-                RunInputs(tuple(run_inputs[row.run_uuid])),
+                RunInputs(tuple(run_inputs[row.run_uuid]), tuple(model_inputs[row.run_uuid])),
+                RunOutputs(tuple(model_outputs[row.run_uuid])),
             )
             for row in rows
         ]
@@ -752,8 +760,10 @@ class SqlTrackingStore(AbstractTrackingStore):
         metric_rows, latest = convert.metric_rows(run_id, metrics)
         clean_tags = _last_per_key(clean_tags)
 
+        for_models = [m for m in metrics if m.model_id]
+
         def work(conn: Connection) -> None:
-            self._check_run_active(conn, run_id)
+            experiment_id = self._check_run_active(conn, run_id)
             if clean_params:
                 self._insert_params(conn, run_id, clean_params)
             if clean_tags:
@@ -761,6 +771,8 @@ class SqlTrackingStore(AbstractTrackingStore):
             if metric_rows:
                 self._insert_metrics(conn, metric_rows)  # bulk, see trackline_sql.statements
                 self._update_latest(conn, run_id, latest)
+            if for_models:  # points logged against a logged model belong to it too
+                self._log_model_metrics(conn, run_id, experiment_id, for_models)
 
         # A unique-key violation here is a race with another writer of the same run
         # (params or latest_metrics); running again reads what it wrote.
@@ -968,6 +980,7 @@ class SqlTrackingStore(AbstractTrackingStore):
             )
             for chunk in _chunks(run_ids):
                 _erase_runs(conn, chunk)
+            self._erase_models_of_experiment(conn, row.experiment_id)
             dataset_ids = select(dataset_table.c.dataset_uuid).where(
                 dataset_table.c.experiment_id == row.experiment_id
             )
@@ -1029,6 +1042,7 @@ def _tag_column_values(run_tags: Iterable[RunTag]) -> dict[str, str]:
 
 def _erase_runs(conn: Connection, run_ids: Sequence[str]) -> None:
     """Delete runs and everything that hangs off them, children first."""
+    erase_run_model_links(conn, run_ids)
     run_inputs = select(inputs.c.input_uuid).where(
         inputs.c.destination_type == "RUN", inputs.c.destination_id.in_(run_ids)
     )
