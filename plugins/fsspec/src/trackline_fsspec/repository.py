@@ -1,18 +1,27 @@
 """``FsspecArtifactRepository``: an artifact repository on any fsspec file system.
 
 The repository speaks only fsspec's file-system API (``ls``, ``put_file``, ``get_file``,
-``find``, ``rm_file``…), so a new storage scheme needs a URI mapping and a registration,
-not a new class. Local files get two extras fsspec does not give:
+``find``, ``rm_file``…); ``trackline_fsspec.stores`` turns each supported URI scheme into a
+file system, so a new scheme needs an opener and a registration, not a new class.
 
-* writes are atomic: data goes to a hidden temporary file next to the target, which is
-  renamed over it once complete, so an interrupted upload never leaves a truncated file
-  under the final name (object stores publish an object only when its upload completes,
-  so they need no such step);
+What it adds to fsspec:
+
+* nothing half-written is ever visible under a final name: local files and file systems
+  with folders (FTP, SFTP, HDFS) receive data in a hidden ``.trackline-tmp-*`` sibling
+  that is renamed into place once complete; object stores (S3, GCS, Azure) publish an
+  object only when its upload completes; downloads land in a hidden local file first;
+* after each remote upload the stored size is compared with the local one, and the MD5
+  too where the store reports one; a mismatch deletes the object and raises DATA_LOSS;
+* many files move in parallel (a thread pool; fsspec's async clients are thread-safe),
+  large files in parts (S3: 8 MiB parts, four in flight), so memory use stays bounded
+  whatever the file size;
+* transient network errors are retried (after reconnecting where the client holds a
+  connection), and remote errors become ``TracklineException`` naming the operation and
+  the URI with any password masked;
+* transfers above ``TRACKLINE_PROGRESS_MIN_BYTES`` (100 MiB) show a progress bar when
+  stderr is a terminal;
 * paths are taken literally: local URIs are resolved here, not by fsspec's URL parser,
-  which would treat ``::`` as a chain of file systems.
-
-Transfers are file-to-file copies (``put_file``/``get_file``, which stream in chunks or,
-locally, use the kernel's copy), so memory use does not grow with file size.
+  which would treat ``::`` as a chain of file systems, and deletes never glob.
 """
 
 from __future__ import annotations
@@ -21,7 +30,8 @@ import os
 import posixpath
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import nullcontext, suppress
 from typing import Any
 
 from fsspec import AbstractFileSystem
@@ -31,17 +41,29 @@ from trackline.entities import FileInfo
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
 
-from trackline_fsspec.uris import is_local_uri, local_path
+from trackline_fsspec.stores import OPENERS, Store
+from trackline_fsspec.transfer import (
+    Progress,
+    file_md5,
+    retrying,
+    stored_md5,
+    translated_errors,
+)
+from trackline_fsspec.uris import is_local_uri, local_path, mask_uri, uri_scheme
 
 # Hidden name of an upload or download in progress; list_artifacts never shows these.
 TEMP_PREFIX = ".trackline-tmp-"
+# Object stores whose bucket (container) is the first segment of the root.
+_OBJECT_STORES = frozenset({"s3", "gs", "wasbs", "abfss", "memory"})
 
 
 class FsspecArtifactRepository(ArtifactRepository):
     """Artifacts under one root on an fsspec file system.
 
-    :param artifact_uri: a plain local path, a ``file:`` URI, or any URL fsspec opens.
-    :param storage_options: passed to the fsspec file system (credentials, endpoints…).
+    :param artifact_uri: a plain local path, a ``file:`` URI, a URI of a scheme in
+        ``trackline_fsspec.stores.OPENERS`` (``s3://``, ``gs://``, ``wasbs://``…), or any
+        other URL fsspec opens (then ``storage_options`` go to its file system).
+    :param storage_options: passed to fsspec for URLs without an opener here.
 
     Nothing is created until the first write: the root folder appears with the first file.
     """
@@ -51,15 +73,52 @@ class FsspecArtifactRepository(ArtifactRepository):
     ) -> None:
         # tracking_uri is part of the factory contract; file systems do not need it.
         super().__init__(artifact_uri)
-        self.fs, self.root = _open_root(artifact_uri, storage_options)
+        self._store = _open_store(artifact_uri, storage_options)
+        self.fs: AbstractFileSystem = self._store.fs
+        self.root = self._store.root
         self._local = isinstance(self.fs, LocalFileSystem)
+        self._by_rename = self._store.publish_by_rename and not self._local
         if not self.root or self.root == self.fs.root_marker:
             self._prefix = self.fs.root_marker
         else:
             self._prefix = self.root.rstrip("/") + "/"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.artifact_uri!r})"
+        return f"{type(self).__name__}({mask_uri(self.artifact_uri)!r})"
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _errors(self, action: str, path: str) -> Any:
+        """Remote errors become TracklineException; local OSErrors already name the path."""
+        if self._local:
+            return nullcontext()
+        return translated_errors(action, path, self.artifact_uri)
+
+    def _retrying(self, operation: Callable[[], Any]) -> Any:
+        if self._local:
+            return operation()
+        return retrying(operation, self._reconnect)
+
+    def _reconnect(self) -> None:
+        # Clients holding one connection (FTP, SFTP) cannot go on after it broke.
+        if self._store.reconnect is not None and self._by_rename:
+            self.fs = self._store.fs = self._store.reconnect()
+
+    def _parallel(self, jobs: list[Callable[[], None]]) -> None:
+        """Run ``jobs`` on the store's worker count; the first error cancels the rest."""
+        workers = min(self._store.max_workers, len(jobs))
+        if workers <= 1:
+            for job in jobs:
+                job()
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="trackline-transfer") as pool:
+            futures = [pool.submit(job) for job in jobs]
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
+            for future in futures:
+                if future.done() and not future.cancelled() and future.exception():
+                    raise future.exception()  # type: ignore[misc]
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -71,7 +130,8 @@ class FsspecArtifactRepository(ArtifactRepository):
                 f"Cannot log {local_file!r}: it is not an existing file."
             )
         remote = _checked_join(directory, os.path.basename(local_file))
-        self._upload(local_file, remote)
+        with Progress(os.path.getsize(local_file), f"Uploading {remote}") as progress:
+            self._upload(local_file, remote, progress)
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
         directory = validate_artifact_path(artifact_path)
@@ -91,11 +151,15 @@ class FsspecArtifactRepository(ArtifactRepository):
             for name in filenames:
                 local = os.path.join(local_dir, *rel_dir.split("/"), name)
                 files.append((local, _checked_join(remote_dir, name)))
-        for remote_dir in empty_dirs:
-            # Kept where folders exist (local, SFTP, HDFS); a no-op on object stores.
-            self.fs.makedirs(self._full(remote_dir), exist_ok=True)
-        for local, remote in files:
-            self._upload(local, remote)
+        if self._has_folders():
+            for remote_dir in empty_dirs:
+                with self._errors("create the folder", remote_dir):
+                    self.fs.makedirs(self._full(remote_dir), exist_ok=True)
+        total = sum(os.path.getsize(local) for local, _ in files)
+        with Progress(total, f"Uploading {len(files)} files") as progress:
+            self._parallel(
+                [lambda f=local, r=remote: self._upload(f, r, progress) for local, remote in files]
+            )
 
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
         remote = validate_artifact_path(artifact_file)
@@ -104,24 +168,87 @@ class FsspecArtifactRepository(ArtifactRepository):
                 "log_bytes needs a file name, not the artifact root."
             )
         target = self._full(remote)
-        self._make_parent(target)
         if self._local:
+            self._make_parent(target)
             _atomic_local_write(target, lambda tmp: _write_bytes(tmp, data))
-        else:
-            self.fs.pipe_file(target, data)
+            return
+        with self._errors("upload", remote):
+            self._make_parent(target)
+            if self._by_rename:
+                self._publish(target, lambda tmp: self.fs.pipe_file(tmp, data), len(data))
+            else:
+                self._retrying(lambda: self.fs.pipe_file(target, data))
+                self._verify(target, len(data), None)
 
-    def _upload(self, local_file: str, remote: str) -> None:
+    def _upload(self, local_file: str, remote: str, progress: Progress) -> None:
         target = self._full(remote)
-        self._make_parent(target)
         if self._local:
+            self._make_parent(target)
             _atomic_local_write(target, lambda tmp: self.fs.put_file(local_file, tmp))
-        else:
-            self.fs.put_file(local_file, target)
+            return
+        size = os.path.getsize(local_file)
+        kwargs = self._store.upload_kwargs
+
+        def put(destination: str) -> None:
+            self.fs.put_file(local_file, destination, callback=progress.callback(), **kwargs)
+
+        with self._errors("upload", remote):
+            self._make_parent(target)
+            if self._by_rename:
+                self._publish(target, put, size)
+            else:
+                self._retrying(lambda: put(target))
+                self._verify(target, size, local_file)
+
+    def _publish(self, target: str, write: Callable[[str], None], size: int) -> None:
+        """Write to a hidden sibling of ``target``, check its size, rename it into place."""
+        tmp = posixpath.join(posixpath.dirname(target), f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+        try:
+            self._retrying(lambda: write(tmp))
+            self._check_size(tmp, size)
+            if self._store.scheme == "ftp" and self.fs.exists(target):
+                self.fs.rm_file(target)  # some FTP servers refuse to rename over a file
+            self._retrying(lambda: self.fs.mv(tmp, target))
+        except BaseException:
+            with suppress(Exception):
+                self.fs.rm_file(tmp)
+            raise
+
+    def _verify(self, target: str, size: int, local_file: str | None) -> None:
+        """Compare what the store holds with what was sent; delete it if they differ."""
+        try:
+            info = self.fs.info(target)
+            self._compare_size(target, size, info)
+            md5 = stored_md5(info)
+            if md5 is not None and local_file is not None and md5 != file_md5(local_file):
+                raise TracklineException(
+                    f"The stored copy of {target!r} differs from the local file (MD5).",
+                    "DATA_LOSS",
+                )
+        except TracklineException:
+            with suppress(Exception):
+                self.fs.rm_file(target)
+            raise
+
+    def _check_size(self, target: str, size: int) -> None:
+        self._compare_size(target, size, self.fs.info(target))
+
+    def _compare_size(self, target: str, size: int, info: dict[str, Any]) -> None:
+        stored = info.get("size")
+        if stored is not None and int(stored) != size:
+            raise TracklineException(
+                f"The upload of {target!r} is incomplete: {stored} of {size} bytes stored.",
+                "DATA_LOSS",
+            )
+
+    def _has_folders(self) -> bool:
+        return self._store.scheme not in _OBJECT_STORES
 
     def _make_parent(self, target: str) -> None:
-        # Creates the root lazily too: the first write makes every missing folder.
+        # Creates the root lazily too: the first write makes every missing folder. Object
+        # stores have no folders (and s3fs's makedirs would create a missing bucket).
         parent = posixpath.dirname(target)
-        if parent:
+        if parent and self._has_folders():
             self.fs.makedirs(parent, exist_ok=True)
 
     # -- reading -------------------------------------------------------------------------------
@@ -129,48 +256,145 @@ class FsspecArtifactRepository(ArtifactRepository):
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         rel = validate_artifact_path(path)
         listed = self._full(rel)
-        try:
-            entries = self.fs.ls(listed, detail=True)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        own_name = self._norm(listed)
-        infos = []
-        for entry in entries:
-            name = self._norm(entry["name"])
-            if name == own_name:
-                continue  # ls of a file answers with the file itself: a file has no children
-            base = name.rsplit("/", 1)[-1]
-            is_dir = self._entry_is_dir(entry, name)
-            if base.startswith(TEMP_PREFIX) or is_dir is None:
-                continue
-            size = None if is_dir else _size(entry)
-            infos.append(FileInfo(f"{rel}/{base}" if rel else base, is_dir, size))
+        with self._errors("list", rel or "/"):
+            try:
+                entries = self._retrying(lambda: self.fs.ls(listed, detail=True))
+            except (FileNotFoundError, NotADirectoryError):
+                self._check_container()
+                return []
+            own_name = self._norm(listed)
+            infos = []
+            for entry in entries:
+                name = self._norm(entry["name"])
+                if name == own_name:
+                    continue  # ls of a file answers with the file itself: it has no children
+                base = name.rsplit("/", 1)[-1]
+                is_dir = self._entry_is_dir(entry, name)
+                if base.startswith(TEMP_PREFIX) or is_dir is None:
+                    continue
+                size = None if is_dir else _size(entry)
+                infos.append(FileInfo(f"{rel}/{base}" if rel else base, is_dir, size))
         return sorted(infos, key=lambda info: info.path)
+
+    def _check_container(self) -> None:
+        """On an object store an empty listing may hide a missing bucket: say so."""
+        if self._store.scheme not in _OBJECT_STORES or self._store.scheme == "memory":
+            return
+        bucket = self.root.split("/", 1)[0]
+        if not self.fs.exists(bucket):
+            raise TracklineException(
+                f"The bucket (container) {bucket!r} of the artifact location "
+                f"{mask_uri(self.artifact_uri)!r} does not exist or cannot be accessed.",
+                RESOURCE_DOES_NOT_EXIST,
+            )
 
     def is_directory(self, path: str) -> bool:
         rel = validate_artifact_path(path)
-        return not rel or bool(self.fs.isdir(self._full(rel)))
+        if not rel:
+            return True
+        with self._errors("inspect", rel):
+            return bool(self._retrying(lambda: self.fs.isdir(self._full(rel))))
 
     def _download_file(self, remote_file_path: str, local_path: str) -> None:
-        rel = validate_artifact_path(remote_file_path)
+        self._download(validate_artifact_path(remote_file_path), local_path, None)
+
+    def _download_one(self, remote: str, dst_root: str) -> None:
+        # A single file asked for by name: a progress bar if it is big.
+        from trackline.store.artifacts import _local_path
+
+        local = _local_path(dst_root, remote)
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        size = None
+        if not self._local:
+            with suppress(Exception):
+                size = _size(self.fs.info(self._full(remote)))
+        with Progress(size or 0, f"Downloading {remote}") as progress:
+            self._download(remote, local, progress)
+
+    def _download_tree(self, remote_dir: str, dst_root: str) -> None:
+        """Download every file below ``remote_dir``, many at a time."""
+        from trackline.store.artifacts import _local_path
+
+        files, folders = self._tree(remote_dir)
+        # Check every name before fetching anything; folders (empty ones too) come first.
+        targets = [(rel, _local_path(dst_root, rel)) for rel, _ in files]
+        for folder in [remote_dir, *folders]:
+            os.makedirs(_local_path(dst_root, folder), exist_ok=True)
+        total = sum(size or 0 for _, size in files)
+        with Progress(total, f"Downloading {len(files)} files") as progress:
+
+            def fetch(rel: str, local: str) -> None:
+                os.makedirs(os.path.dirname(local), exist_ok=True)
+                self._download(rel, local, progress)
+
+            self._parallel([lambda r=rel, lo=local: fetch(r, lo) for rel, local in targets])
+
+    def _tree(self, remote_dir: str) -> tuple[list[tuple[str, int | None]], list[str]]:
+        """(files with sizes, folders) below a folder; in one listing where possible."""
+        files: list[tuple[str, int | None]] = []
+        folders: list[str] = []
+        if self._local:
+            stack = [remote_dir]
+            while stack:  # list_artifacts follows links to folders; find would not
+                for info in self.list_artifacts(stack.pop() or None):
+                    if info.is_dir:
+                        stack.append(info.path)
+                        folders.append(info.path)
+                    else:
+                        files.append((info.path, info.file_size))
+            return files, folders
+        base = self._full(remote_dir)
+        prefix = self._norm(base).rstrip("/") + "/"
+        with self._errors("list", remote_dir or "/"):
+            try:
+                found = self._retrying(lambda: self.fs.find(base, withdirs=True, detail=True))
+            except (FileNotFoundError, NotADirectoryError):
+                return [], []
+        for name, entry in found.items():
+            name = self._norm(name)
+            if not name.startswith(prefix):
+                continue
+            rel = name[len(prefix) :]
+            if not rel or any(part.startswith(TEMP_PREFIX) for part in rel.split("/")):
+                continue
+            path = posixpath.join(remote_dir, rel) if remote_dir else rel
+            if entry.get("type") == "directory":
+                folders.append(path)
+            else:
+                files.append((path, _size(entry)))
+        return sorted(files), sorted(folders)
+
+    def _download(self, rel: str, local_path: str, progress: Progress | None) -> None:
         source = self._full(rel)
 
-        def fetch(tmp: str) -> None:
-            self.fs.get_file(source, tmp)
+        def get(tmp: str) -> None:
+            callback = progress.callback() if progress is not None else None
+            kwargs = {"callback": callback} if callback is not None else {}
+            self._retrying(lambda: self.fs.get_file(source, tmp, **kwargs))
             if os.path.isdir(tmp):  # get_file of a folder makes a folder, not an error
                 os.rmdir(tmp)
                 raise TracklineException.invalid_parameter_value(
-                    f"{remote_file_path!r} is a directory, not a file."
+                    f"{rel!r} is a directory, not a file."
                 )
 
         try:
-            _atomic_local_write(os.path.abspath(local_path), fetch)
+            with self._errors("download", rel):
+                _atomic_local_write(os.path.abspath(local_path), get)
         except OSError as exc:
             # File systems disagree on the error for a missing file (a path below a file
             # gives NotADirectoryError locally, FileExistsError in memory): ask once more.
             if isinstance(exc, FileNotFoundError) or not self._is_file(source):
                 raise TracklineException(
-                    f"No artifact at {remote_file_path!r} under {self.artifact_uri!r}.",
+                    f"No artifact at {rel!r} under {mask_uri(self.artifact_uri)!r}.",
+                    RESOURCE_DOES_NOT_EXIST,
+                ) from exc
+            raise
+        except TracklineException as exc:
+            # Remote stores: an error about a path that is not a file means "not there".
+            translated = exc.error_code not in (RESOURCE_DOES_NOT_EXIST, "INVALID_PARAMETER_VALUE")
+            if translated and not self._is_file(source):
+                raise TracklineException(
+                    f"No artifact at {rel!r} under {mask_uri(self.artifact_uri)!r}.",
                     RESOURCE_DOES_NOT_EXIST,
                 ) from exc
             raise
@@ -178,34 +402,52 @@ class FsspecArtifactRepository(ArtifactRepository):
     def _is_file(self, target: str) -> bool:
         try:
             return bool(self.fs.isfile(target))
-        except OSError:
+        except Exception:
             return False
 
     # -- deleting ------------------------------------------------------------------------------
 
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         rel = validate_artifact_path(artifact_path)
-        if rel:
-            self._remove(self._full(rel))
-            return
-        # Everything: empty the root but keep the folder itself, which may carry
-        # permissions or be a mount point someone else set up.
-        try:
-            names = self.fs.ls(self.root, detail=False)
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        for name in names:
-            if self._norm(name) != self._norm(self.root):
-                self._remove(name)
+        with self._errors("delete", rel or "/"):
+            if rel:
+                self._remove(self._full(rel))
+                return
+            # Everything: empty the root but keep the folder itself, which may carry
+            # permissions or be a mount point someone else set up.
+            try:
+                names = self.fs.ls(self.root, detail=False)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            for name in names:
+                if self._norm(name) != self._norm(self.root):
+                    self._remove(name)
 
     def _remove(self, target: str) -> None:
         try:
             if self._local:
                 self.fs.rm(target, recursive=True)  # the local rm takes its path literally
             else:
-                _remove_literal(self.fs, target)
+                self._remove_literal(target)
         except (FileNotFoundError, NotADirectoryError):
             pass  # already gone (or never was, below a file): deleting is idempotent
+
+    def _remove_literal(self, target: str) -> None:
+        """Delete a file or a tree without glob expansion.
+
+        ``fs.rm`` expands ``*``, ``?`` and ``[...]``, so deleting ``data[1].txt`` would also
+        delete ``data1.txt``. ``find`` lists literally, and files are removed one by one.
+        """
+        found = self.fs.find(target, withdirs=True, detail=True)
+        if not found:
+            raise FileNotFoundError(target)
+        dirs = [name for name, info in found.items() if info.get("type") == "directory"]
+        files = [name for name, info in found.items() if info.get("type") != "directory"]
+        self._parallel([lambda name=name: self.fs.rm_file(name) for name in files])
+        for name in sorted(dirs, key=len, reverse=True):  # deepest first
+            # Object stores have no folders to remove; file systems with folders do.
+            with suppress(OSError):
+                self.fs.rmdir(name)
 
     # -- paths ---------------------------------------------------------------------------------
 
@@ -228,14 +470,16 @@ class FsspecArtifactRepository(ArtifactRepository):
         return False if self.fs.isfile(name) else None
 
 
-def _open_root(
-    artifact_uri: str, storage_options: dict[str, Any]
-) -> tuple[AbstractFileSystem, str]:
+def _open_store(artifact_uri: str, storage_options: dict[str, Any]) -> Store:
     if is_local_uri(artifact_uri):
         root = make_path_posix(local_path(artifact_uri))
-        return LocalFileSystem(**storage_options), root.rstrip("/") or "/"
+        return Store(LocalFileSystem(**storage_options), root.rstrip("/") or "/", "file")
+    scheme = uri_scheme(artifact_uri)
+    opener = OPENERS.get(scheme)
+    if opener is not None and not storage_options:
+        return opener(artifact_uri)
     fs, root = url_to_fs(artifact_uri, **storage_options)
-    return fs, root.rstrip("/")
+    return Store(fs, root.rstrip("/"), scheme)
 
 
 def _checked_join(directory: str, name: str) -> str:
@@ -282,22 +526,3 @@ def _write_bytes(path: str, data: bytes) -> None:
 def _size(entry: dict[str, Any]) -> int | None:
     size = entry.get("size")
     return int(size) if size is not None else None
-
-
-def _remove_literal(fs: AbstractFileSystem, target: str) -> None:
-    """Delete a file or a tree without glob expansion.
-
-    ``fs.rm`` expands ``*``, ``?`` and ``[...]``, so deleting ``data[1].txt`` would also
-    delete ``data1.txt``. ``find`` lists literally, and files are removed one by one.
-    """
-    found = fs.find(target, withdirs=True, detail=True)
-    if not found:
-        raise FileNotFoundError(target)
-    dirs = [name for name, info in found.items() if info.get("type") == "directory"]
-    for name, info in found.items():
-        if info.get("type") != "directory":
-            fs.rm_file(name)
-    for name in sorted(dirs, key=len, reverse=True):  # deepest first
-        # Object stores have no folders to remove; file systems with folders do.
-        with suppress(OSError):
-            fs.rmdir(name)

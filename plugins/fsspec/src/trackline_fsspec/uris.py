@@ -78,3 +78,15 @@ def _invalid(uri: str, why: str) -> TracklineException:
     return TracklineException.invalid_parameter_value(
         f"Invalid local artifact location {uri!r}: {why}."
     )
+
+
+# user:password@ after "scheme://": the password is replaced, the user name kept.
+_PASSWORD_IN_URI = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*):[^/\s]*@")
+
+
+def mask_uri(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it masked.
+
+    Applied to URIs and to library error messages alike, since those may quote the URI.
+    """
+    return _PASSWORD_IN_URI.sub(r"\g<head>:***@", text)
