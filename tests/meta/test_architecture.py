@@ -78,18 +78,26 @@ def test_plugin_distribution_layout(plugin_dir):
 
 def test_install_hints_match_what_plugins_register():
     """The only place the core names plugins is INSTALL_HINTS; it must not drift."""
-    from trackline.plugins.manager import INSTALL_HINTS, TracklinePluginManager
+    from trackline.plugins.manager import (
+        INSTALL_HINTS,
+        INSTALL_HINTS_BY_KIND,
+        TracklinePluginManager,
+    )
 
     pm = TracklinePluginManager()
     pm.load_entrypoints()
     reg = pm.registry
-    for table in (reg.tracking_stores, reg.artifact_repositories, reg.registry_stores):
+    for kind, table in (
+        ("tracking store", reg.tracking_stores),
+        ("artifact repository", reg.artifact_repositories),
+        ("model registry store", reg.registry_stores),
+    ):
         for scheme, (_, plugin_name) in table.items():
             if plugin_name.startswith("trackline.") or plugin_name == "memory":
                 continue
             dist = pm._distributions.get(plugin_name)
             assert dist is not None
-            hint = INSTALL_HINTS.get(scheme, "")
+            hint = INSTALL_HINTS_BY_KIND.get(kind, {}).get(scheme) or INSTALL_HINTS.get(scheme, "")
             assert hint.split("[")[0] == dist.metadata["Name"], (
                 f"INSTALL_HINTS[{scheme!r}] should name {dist.metadata['Name']}"
             )

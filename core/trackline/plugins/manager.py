@@ -68,6 +68,13 @@ INSTALL_HINTS: dict[str, str] = {
     "hdfs": "trackline-fsspec[hdfs]",
 }
 
+# Where a kind of plugin differs from INSTALL_HINTS for the same scheme: ``file`` is a tracking
+# store in trackline-file but an artifact repository in trackline-fsspec.
+INSTALL_HINTS_BY_KIND: dict[str, dict[str, str]] = {
+    "tracking store": {"file": "trackline-file"},
+    "model registry store": {"file": "trackline-file"},
+}
+
 _WINDOWS_PATH = re.compile(r"^[a-zA-Z]:[\\/]")
 
 
@@ -259,7 +266,7 @@ class TracklinePluginManager(pluggy.PluginManager):
         scheme = uri_scheme(uri)
         if scheme in table:
             return table[scheme][0]
-        hint = INSTALL_HINTS.get(scheme)
+        hint = INSTALL_HINTS_BY_KIND.get(kind, {}).get(scheme) or INSTALL_HINTS.get(scheme)
         advice = f"; pip install {hint}" if hint else ""
         known = ", ".join(sorted(table)) or "none"
         raise MissingPluginError(

@@ -45,4 +45,6 @@ FLUENT_NAMES = (
     "get_artifact_uri",
     "search_runs",
     "flush",
+    "flush_async_logging",
+    "enable_async_logging",
 )

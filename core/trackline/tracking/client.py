@@ -35,6 +35,7 @@ from trackline.entities import (
 from trackline.exceptions import TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
 from trackline.store.tracking import AbstractTrackingStore
+from trackline.tracking import async_logging
 from trackline.tracking import uri as uri_module
 
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
@@ -62,6 +63,9 @@ class TracklineClient:
 
     @property
     def _store(self) -> AbstractTrackingStore:
+        if async_logging._loggers:
+            # Reads and synchronous writes see every asynchronous write made before them.
+            async_logging.wait_for_pending(self._tracking_uri)
         return uri_module.get_tracking_store(self._tracking_uri)
 
     # -- experiments -----------------------------------------------------------------------
@@ -199,7 +203,8 @@ class TracklineClient:
         dataset_name: str | None = None,
         dataset_digest: str | None = None,
         model_id: str | None = None,
-    ) -> None:
+    ) -> async_logging.RunOperations | None:
+        """Log one metric point; with ``synchronous=False`` it is queued (see async_logging)."""
         metric = Metric(
             key,
             _as_metric_value(key, value),
@@ -209,18 +214,31 @@ class TracklineClient:
             dataset_digest,
             model_id,
         )
-        self._store.log_metric(
-            validation.validate_run_id(run_id), validation.validate_metric(metric)
-        )
+        run_id = validation.validate_run_id(run_id)
+        validation.validate_metric(metric)
+        if async_logging.is_async(synchronous):
+            return async_logging.logger_for(self._tracking_uri).submit(run_id, metrics=(metric,))
+        self._store.log_metric(run_id, metric)
+        return None
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         param = validation.validate_param(Param(key, _stringify(value)))
-        self._store.log_param(validation.validate_run_id(run_id), param)
+        run_id = validation.validate_run_id(run_id)
+        if async_logging.is_async(synchronous):
+            async_logging.logger_for(self._tracking_uri).submit(run_id, params=(param,))
+            return value
+        self._store.log_param(run_id, param)
         return value
 
-    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+    def set_tag(
+        self, run_id: str, key: str, value: Any, synchronous: bool | None = None
+    ) -> async_logging.RunOperations | None:
         tag = validation.validate_tag(RunTag(key, _stringify(value)))
-        self._store.set_tag(validation.validate_run_id(run_id), tag)
+        run_id = validation.validate_run_id(run_id)
+        if async_logging.is_async(synchronous):
+            return async_logging.logger_for(self._tracking_uri).submit(run_id, tags=(tag,))
+        self._store.set_tag(run_id, tag)
+        return None
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self._store.delete_tag(validation.validate_run_id(run_id), key)
@@ -232,7 +250,7 @@ class TracklineClient:
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
         synchronous: bool | None = None,
-    ) -> None:
+    ) -> async_logging.RunOperations | None:
         """Log many values at once; larger batches than the store accepts are split here.
 
         Everything is validated before the first chunk is written, so a bad value anywhere
@@ -248,8 +266,13 @@ class TracklineClient:
             raise TracklineException.invalid_parameter_value(
                 f"Duplicate parameter keys have been submitted: {duplicates}."
             )
+        if async_logging.is_async(synchronous):
+            return async_logging.logger_for(self._tracking_uri).submit(
+                run_id, metrics=metrics, params=params, tags=tags
+            )
         for chunk_metrics, chunk_params, chunk_tags in _chunks(metrics, params, tags):
             self._store.log_batch(run_id, chunk_metrics, chunk_params, chunk_tags)
+        return None
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
         inputs = [validation.validate_dataset_input(d) for d in datasets or []]

@@ -25,6 +25,7 @@ from trackline.entities import (
     ViewType,
 )
 from trackline.exceptions import TracklineException
+from trackline.tracking import async_logging
 from trackline.tracking.client import (
     PARENT_RUN_ID_TAG,
     RUN_NAME_TAG,
@@ -347,7 +348,17 @@ def end_run(status: str = "FINISHED") -> None:
     run = _state.run_stack.pop()
     _state.last_run_id = run.info.run_id
     try:
-        _client().set_terminated(run.info.run_id, status)
+        queue = async_logging.existing_logger(get_tracking_uri())
+        if queue is not None:
+            # This process logs asynchronously to the store: the end of the run queues behind
+            # its values (and is journaled with them if the store is down), then we wait.
+            from trackline.entities import RunStatus
+
+            RunStatus.from_string(status)
+            queue.submit(run.info.run_id, terminate=(status, now_ms()))
+            queue.flush()
+        else:
+            _client().set_terminated(run.info.run_id, status)
     except TracklineException:
         _state.run_stack.append(run)
         raise
@@ -394,13 +405,17 @@ def restore_run(run_id: str) -> None:
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    return _client().log_param(_run_id(), key, value)
+    return _client().log_param(_run_id(), key, value, synchronous=synchronous)
 
 
 def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
-) -> None:
-    _client().log_batch(_run_id(run_id), params=[Param(str(k), str(v)) for k, v in params.items()])
+) -> async_logging.RunOperations | None:
+    return _client().log_batch(
+        _run_id(run_id),
+        params=[Param(str(k), str(v)) for k, v in params.items()],
+        synchronous=synchronous,
+    )
 
 
 def log_metric(
@@ -412,15 +427,16 @@ def log_metric(
     run_id: str | None = None,
     model_id: str | None = None,
     dataset: Any = None,
-) -> None:
+) -> async_logging.RunOperations | None:
     dataset_name = getattr(dataset, "name", None)
     dataset_digest = getattr(dataset, "digest", None)
-    _client().log_metric(
+    return _client().log_metric(
         _run_id(run_id),
         key,
         value,
         timestamp,
         step,
+        synchronous=synchronous,
         dataset_name=dataset_name,
         dataset_digest=dataset_digest,
         model_id=model_id,
@@ -435,7 +451,7 @@ def log_metrics(
     timestamp: int | None = None,
     model_id: str | None = None,
     dataset: Any = None,
-) -> None:
+) -> async_logging.RunOperations | None:
     from trackline.tracking.client import _as_metric_value
 
     timestamp = now_ms() if timestamp is None else timestamp
@@ -454,15 +470,21 @@ def log_metrics(
         )
         for k, v in metrics.items()
     ]
-    _client().log_batch(_run_id(run_id), metrics=batch)
+    return _client().log_batch(_run_id(run_id), metrics=batch, synchronous=synchronous)
 
 
-def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
-    _client().set_tag(_run_id(), key, value)
+def set_tag(
+    key: str, value: Any, synchronous: bool | None = None
+) -> async_logging.RunOperations | None:
+    return _client().set_tag(_run_id(), key, value, synchronous=synchronous)
 
 
-def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
-    _client().log_batch(_run_id(), tags=[RunTag(str(k), str(v)) for k, v in tags.items()])
+def set_tags(
+    tags: dict[str, Any], synchronous: bool | None = None
+) -> async_logging.RunOperations | None:
+    return _client().log_batch(
+        _run_id(), tags=[RunTag(str(k), str(v)) for k, v in tags.items()], synchronous=synchronous
+    )
 
 
 def delete_tag(key: str) -> None:
@@ -552,8 +574,18 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     return _client().get_artifact_uri(_run_id(), artifact_path)
 
 
-def flush() -> None:
-    """Wait until everything logged so far is stored (logging is synchronous today)."""
+def flush(timeout: float | None = None) -> None:
+    """Wait until everything logged asynchronously so far is stored (or journaled while the
+    store is down); raise the errors of asynchronous writes that failed."""
+    async_logging.flush(timeout)
+
+
+def flush_async_logging() -> None:
+    """MLflow's name for ``flush()``."""
+    async_logging.flush()
+
+
+enable_async_logging = async_logging.enable_async_logging
 
 
 # -- search -------------------------------------------------------------------------------
