@@ -20,6 +20,10 @@ Contracts:
   (``trackline.store.artifacts.ArtifactRepository``).
 * ``trackline.testing.tracking.TrackingStoreContract`` — tracking stores
   (``trackline.store.tracking.AbstractTrackingStore``).
+* ``trackline.testing.logged_models.LoggedModelStoreContract`` — the MLflow 3 logged-model
+  methods of tracking stores that store logged models (same ``store`` fixture).
+* ``trackline.testing.registry.RegistryStoreContract`` — model-registry stores
+  (``trackline.store.registry.AbstractRegistryStore``).
 
 Fixtures for plugin tests (a fresh plugin manager, throwaway plugins, a temporary tracking
 URI) live in the opt-in pytest plugin ``trackline.testing.pytest_plugin``; enable it with
@@ -32,6 +36,8 @@ stays a test-only dependency.
 try:  # show values in failing contract asserts, as in the author's own tests
     import pytest
 
-    pytest.register_assert_rewrite("trackline.testing.tracking", "trackline.testing.artifacts")
+    pytest.register_assert_rewrite(
+        "trackline.testing.tracking", "trackline.testing.artifacts", "trackline.testing.registry"
+    )
 except ImportError:  # pragma: no cover - pytest is only needed to run the contracts
     pass
