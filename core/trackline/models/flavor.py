@@ -1,0 +1,336 @@
+"""The helpers a flavor plugin is built from: save → log → load in about a hundred lines.
+
+A flavor's ``save_model`` writes its own files into a directory and describes them::
+
+    from trackline.models import flavor
+
+    def save_model(obj, path, *, signature=None, input_example=None, code_paths=None,
+                   pip_requirements=None, extra_pip_requirements=None, conda_env=None,
+                   metadata=None, trackline_model=None):
+        with flavor.model_directory(path) as folder:
+            model = flavor.new_model(trackline_model, metadata)
+            ... write folder / "model.bin" ...
+            code = flavor.copy_code_paths(folder, code_paths)
+            model.add_flavor("mylib", data="model.bin", mylib_version=..., code=code)
+            flavor.add_pyfunc(model, loader_module="mlflow.mylib", data="model.bin", code=code)
+            flavor.finish(folder, model, signature=signature, input_example=input_example,
+                          predict=lambda x: obj.predict(x),
+                          requirements=["mylib"], pip_requirements=pip_requirements,
+                          extra_pip_requirements=extra_pip_requirements, conda_env=conda_env)
+
+    def log_model(obj, name=None, **kwargs):
+        return flavor.log_model(save_model, obj, name=name, **kwargs)
+
+    def load_model(model_uri, dst_path=None):
+        folder = flavor.download_model(model_uri, dst_path)
+        conf = flavor.flavor_config(folder, "mylib")
+        return mylib.load(os.path.join(folder, conf["data"]))
+
+    def _load_pyfunc(path):       # called by trackline.pyfunc.load_model
+        ...
+
+The module registered with ``FlavorSpec(name="mylib", module=...)`` is what
+``trackline.mylib`` returns, and what a ``loader_module`` of ``mlflow.mylib`` (MLflow's name,
+written so that MLflow loads the model too) resolves to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from trackline.exceptions import RESOURCE_ALREADY_EXISTS, TracklineException
+from trackline.models.environment import python_version, resolve_requirements, write_environment
+from trackline.models.input_example import save_input_example
+from trackline.models.model import MLMODEL_FILE_NAME, Model, ModelInfo
+from trackline.models.signature import ModelSignature, infer_signature
+from trackline.models.uri import download_model
+
+logger = logging.getLogger(__name__)
+
+PYFUNC_FLAVOR = "python_function"
+CODE_DIR = "code"
+
+__all__ = [
+    "PYFUNC_FLAVOR",
+    "add_code_to_path",
+    "add_pyfunc",
+    "copy_code_paths",
+    "download_model",
+    "finish",
+    "flavor_config",
+    "log_model",
+    "model_directory",
+    "new_model",
+]
+
+
+@contextlib.contextmanager
+def model_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Create the model directory; if saving fails, remove what was written.
+
+    An existing non-empty directory is refused (RESOURCE_ALREADY_EXISTS) and left as it is.
+    """
+    folder = Path(path)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise TracklineException(
+            f"Path {str(folder)!r} already exists and is not empty; save the model to a new "
+            "directory.",
+            RESOURCE_ALREADY_EXISTS,
+        )
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            for child in folder.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        raise
+
+
+def new_model(trackline_model: Model | None = None, metadata: dict[str, Any] | None = None) -> Model:
+    """The ``Model`` to fill: the one ``log_model`` prepared, or a fresh one."""
+    from trackline import __version__
+
+    model = trackline_model if trackline_model is not None else Model()
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TracklineException.invalid_parameter_value(
+                f"metadata must be a dict, got {type(metadata).__name__}."
+            )
+        model.metadata = metadata
+    model.extra.setdefault("trackline_version", __version__)
+    return model
+
+
+def copy_code_paths(folder: str | os.PathLike[str], code_paths: list[str] | None) -> str | None:
+    """Copy files/directories into ``<model>/code``; returns ``"code"`` or ``None``."""
+    if not code_paths:
+        return None
+    if isinstance(code_paths, (str, os.PathLike)):
+        raise TracklineException.invalid_parameter_value(
+            "code_paths must be a list of paths, not a single string."
+        )
+    target = Path(folder) / CODE_DIR
+    target.mkdir(exist_ok=True)
+    for source in map(Path, code_paths):
+        if not source.exists():
+            raise TracklineException.invalid_parameter_value(
+                f"code path {str(source)!r} does not exist."
+            )
+        destination = target / source.name
+        if source.is_dir():
+            shutil.copytree(
+                source, destination, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+            )
+        else:
+            shutil.copy2(source, destination)
+    return CODE_DIR
+
+
+def add_pyfunc(
+    model: Model,
+    loader_module: str,
+    *,
+    data: str | None = None,
+    code: str | None = None,
+    **config: Any,
+) -> None:
+    """Declare the ``python_function`` flavor (``env`` and ``python_version`` are filled in
+    by ``finish``). ``loader_module`` is the module whose ``_load_pyfunc(path)`` loads it;
+    write MLflow's name (``mlflow.<flavor>``) so that MLflow can load the model as well."""
+    conf: dict[str, Any] = {"loader_module": loader_module, "python_version": python_version()}
+    if data is not None:
+        conf["data"] = data
+    conf["code"] = code
+    conf.update(config)
+    model.add_flavor(PYFUNC_FLAVOR, **conf)
+
+
+def _directory_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def finish(
+    folder: str | os.PathLike[str],
+    model: Model,
+    *,
+    signature: ModelSignature | None | bool = None,
+    input_example: Any = None,
+    predict: Callable[[Any], Any] | None = None,
+    requirements: list[str] | tuple[str, ...] = (),
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    conda_env: Any = None,
+) -> Model:
+    """Write input example, signature, environment files and the MLmodel file.
+
+    Without ``signature`` one is inferred from ``input_example`` (and from
+    ``predict(input_example)`` for the outputs, when ``predict`` is given and succeeds).
+    ``signature=False`` writes none.
+    """
+    folder = Path(folder)
+    if input_example is not None:
+        model.saved_input_example_info = save_input_example(folder, input_example)
+    if signature is None and input_example is not None:
+        signature = _infer_from_example(model, folder, input_example, predict)
+    if signature is not None and signature is not False:
+        if not isinstance(signature, ModelSignature):
+            raise TracklineException.invalid_parameter_value(
+                f"signature must be a ModelSignature, got {type(signature).__name__}; "
+                "build one with trackline.models.infer_signature."
+            )
+        model.signature = signature
+    lines = resolve_requirements(requirements, pip_requirements, extra_pip_requirements, conda_env)
+    env = write_environment(folder, lines, conda_env)
+    if PYFUNC_FLAVOR in model.flavors:
+        model.flavors[PYFUNC_FLAVOR]["env"] = env
+    model.model_size_bytes = _directory_size(folder)
+    model.save(folder / MLMODEL_FILE_NAME)
+    return model
+
+
+def _infer_from_example(
+    model: Model, folder: Path, input_example: Any, predict: Callable[[Any], Any] | None
+) -> ModelSignature | None:
+    example = model.load_input_example(folder)
+    params = model.load_input_example_params(folder)
+    output = None
+    if predict is not None:
+        try:
+            output = predict(example)
+        except Exception as exc:  # the example may not suit the model; keep the input part
+            logger.warning("Could not infer the model's output from the input example: %s", exc)
+    try:
+        return infer_signature(example, output, params)
+    except TracklineException as exc:
+        logger.warning("Could not infer a signature from the input example: %s", exc)
+        return None
+
+
+def flavor_config(folder: str | os.PathLike[str], flavor_name: str) -> dict[str, Any]:
+    """The configuration of ``flavor_name`` in the model at ``folder`` (clear error if absent)."""
+    return Model.load(folder).get_flavor(flavor_name)
+
+
+def add_code_to_path(folder: str | os.PathLike[str], conf: dict[str, Any]) -> None:
+    """Put the model's ``code`` directory (its ``code_paths``) first on ``sys.path``."""
+    code = conf.get("code")
+    if not code:
+        return
+    code_dir = str(Path(folder) / code)
+    if not os.path.isdir(code_dir):
+        raise TracklineException.invalid_parameter_value(
+            f"The model's code directory {code!r} is missing from {str(folder)!r}."
+        )
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+
+
+# -- logging a model (MLflow 3: a logged model with its own artifact location) --------------
+
+
+def _accepts(function: Callable[..., Any], name: str) -> bool:
+    params = inspect.signature(function).parameters
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def log_model(
+    save_model: Callable[..., Any],
+    *args: Any,
+    name: str | None = None,
+    artifact_path: str | None = None,
+    registered_model_name: str | None = None,
+    await_registration_for: int = 300,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
+    **save_kwargs: Any,
+) -> ModelInfo:
+    """Log a model as MLflow 3 does, saving it with the flavor's ``save_model``.
+
+    1. create a PENDING logged model in the active run's experiment (or use ``model_id``);
+    2. ``save_model(*args, path=<tmp>, trackline_model=<Model>, **save_kwargs)``;
+    3. upload the directory to the logged model's artifact location;
+    4. link it to the active run (``log_outputs``) and finalize it READY (UPLOAD_FAILED and
+       re-raise if any step fails);
+    5. register it under ``registered_model_name`` if given.
+    """
+    from trackline.artifacts import get_artifact_repository
+    from trackline.entities import LoggedModelOutput, LoggedModelStatus
+    from trackline.tracking import fluent
+
+    if name is None:
+        if artifact_path is not None:
+            name = artifact_path  # MLflow 3 deprecated artifact_path for name
+        else:
+            name = "model"
+    if not _accepts(save_model, "trackline_model"):
+        raise TracklineException.invalid_parameter_value(
+            f"{getattr(save_model, '__qualname__', save_model)!r} cannot be logged: a flavor's "
+            "save_model must accept trackline_model="
+        )
+    run = fluent.active_run()
+    run_id = run.info.run_id if run else None
+    client = fluent._client()
+    if model_id is not None:
+        logged = client.get_logged_model(model_id)
+    else:
+        experiment_id = run.info.experiment_id if run else fluent._resolve_experiment_id()
+        logged = client.create_logged_model(
+            experiment_id,
+            name=name,
+            source_run_id=run_id,
+            tags={k: str(v) for k, v in (tags or {}).items()} or None,
+            params={k: str(v) for k, v in (params or {}).items()} or None,
+            model_type=model_type,
+        )
+    model = Model(
+        artifact_path=logged.artifact_location,
+        run_id=run_id,
+        model_id=logged.model_id,
+        model_uuid=logged.model_id,
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="trackline-log-model-") as tmp:
+            local = os.path.join(tmp, "model")
+            save_model(*args, path=local, trackline_model=model, **save_kwargs)
+            repo = get_artifact_repository(logged.artifact_location, client.tracking_uri)
+            repo.log_artifacts(local, None)
+        if run_id is not None:
+            client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step)])
+        logged = client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.finalize_logged_model(logged.model_id, LoggedModelStatus.UPLOAD_FAILED)
+        raise
+    info = ModelInfo.from_model(
+        model,
+        model_uri=f"models:/{logged.model_id}",
+        name=name,
+        params=dict(logged.params or {}),
+        tags=dict(logged.tags or {}),
+        metrics=list(logged.metrics or []) or None,
+        creation_timestamp=logged.creation_timestamp,
+    )
+    if registered_model_name is not None:
+        import trackline
+
+        version = trackline.register_model(
+            info.model_uri, registered_model_name, await_registration_for=await_registration_for
+        )
+        info.registered_model_version = int(version.version)
+    return info
