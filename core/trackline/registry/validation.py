@@ -44,7 +44,7 @@ def validate_model_name(name: object, what: str = "Registered model name") -> st
             f"Invalid registered model name {name!r}: names cannot contain '/' or ':' "
             "(they would break models:/<name>/<version> URIs)."
         )
-    if posixpath.normpath(name) != name or name.startswith(".."):
+    if posixpath.normpath(name) != name or name == "." or name.startswith(".."):
         raise _invalid(
             f"Invalid registered model name {name!r}: it must not be a relative path such as "
             "'.' or '..'."

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from trackline.plugins.hookspecs import hookimpl
-from trackline.plugins.types import Register, TrackingStoreSpec
+from trackline.plugins.types import Register, RegistryStoreSpec, TrackingStoreSpec
 
 if TYPE_CHECKING:
     import click
@@ -24,6 +24,17 @@ def register_tracking_stores(register: Register[TrackingStoreSpec]) -> None:
             schemes=SCHEMES,
             factory="trackline_sql.store:SqlTrackingStore",
             description="SQL database through SQLAlchemy (schema managed with alembic)",
+        )
+    )
+
+
+@hookimpl
+def register_registry_stores(register: Register[RegistryStoreSpec]) -> None:
+    register(
+        RegistryStoreSpec(
+            schemes=SCHEMES,
+            factory="trackline_sql.registry:SqlRegistryStore",
+            description="Model registry in the same SQL database as the tracking store",
         )
     )
 
