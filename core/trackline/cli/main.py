@@ -22,6 +22,7 @@ CORE_COMMANDS: dict[str, str] = {
     "experiments": "trackline.cli.experiments:commands",
     "gc": "trackline.cli.gc:gc",
     "plugins": "trackline.cli.plugins:plugins",
+    "run": "trackline.cli.run:run",
     "runs": "trackline.cli.runs:commands",
 }
 

@@ -61,8 +61,19 @@ def list_runs(experiment_id: str, view: str) -> None:
 @commands.command()
 @RUN_ID
 def describe(run_id: str) -> None:
-    """Print a run as JSON: info, data (metrics, params, tags) and inputs, as the REST API."""
-    echo_json(client().get_run(run_id).to_dict())
+    """Print a run as JSON: info, data (metrics, params, tags) and inputs, as the REST API.
+
+    For a run launched by 'trackline run', the command that runs the project again (same
+    source and commit, entry point, parameters, environment and backend) follows on stderr,
+    so that stdout stays valid JSON.
+    """
+    run = client().get_run(run_id)
+    echo_json(run.to_dict())
+    from trackline.projects.tracking import rerun_command
+
+    command = rerun_command(run)
+    if command:
+        click.echo(f"\nThis run executed a project. To run it again:\n  {command}", err=True)
 
 
 @commands.command()

@@ -129,9 +129,34 @@ def register_autologgers(register: Register[AutologgerSpec]) -> None:
 def register_project_backends(register: Register[ProjectBackendSpec]) -> None:
     """Offer execution backends for projects (``trackline run --backend <name>``).
 
-    ``ProjectBackendSpec(name="local", factory="module:LocalBackend")``; the factory returns
-    an object with ``run(project_uri, entry_point, params, version, backend_config,
-    tracking_uri, experiment_id)`` returning a submitted run.
+    Call ``register(ProjectBackendSpec(name=..., factory="module:Backend"))`` once per
+    backend. The factory is imported when the backend is first used and called with no
+    arguments; the object it returns has MLflow's ``run(project_uri, entry_point, params,
+    version, backend_config, tracking_uri, experiment_id)`` and returns a
+    ``trackline.projects.SubmittedRun`` (``wait()``, ``get_status()``, ``cancel()``,
+    ``run_id``, optionally ``logs(follow)``). Subclass ``trackline.projects.AbstractBackend``.
+
+    The backend fetches the project (``trackline.projects.fetch_project``), checks the entry
+    point and parameters (``load_project(...).get_entry_point(...).resolve_parameters(...)``)
+    before creating anything, creates the run with the standard tags and params
+    (``trackline.projects.start_project_run``) and starts the command with
+    ``run_environment_variables(...)`` set, so that the command's ``start_run()`` continues
+    that run. ``backend_config`` is the user's ``--backend-config`` JSON plus ``ENV_MANAGER``,
+    ``SYNCHRONOUS``, ``STORAGE_DIR``, ``RUN_NAME`` and the other keys named in
+    ``trackline.projects.backends``. trackline then tags the run ``mlflow.project.backend`` and,
+    for a synchronous run, waits and ends the run if the backend left it running.
+
+    The built-in ``local`` backend is registered through this hook too
+    (``trackline.plugins._builtin.projects``). A name registered by two plugins is an error.
+
+    :param register: the callback; it raises if the name is already taken.
+
+    Example::
+
+        @hookimpl
+        def register_project_backends(register):
+            register(ProjectBackendSpec(name="slurm",
+                                        factory="trackline_slurm.backend:SlurmBackend"))
     """
 
 

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "trackline"
 
 # Built-in plugins: core modules registered like any plugin (pytest's and conda's pattern).
-BUILTIN_PLUGINS = ("trackline.plugins._builtin.context",)
+BUILTIN_PLUGINS = ("trackline.plugins._builtin.context", "trackline.plugins._builtin.projects")
 
 # Which distribution to install for a scheme nobody registered. This table is data, never
 # an import; tests/meta keeps it equal to what plugins/* register.

@@ -99,10 +99,21 @@ class AutologgerSpec:
 
 @dataclass(frozen=True)
 class ProjectBackendSpec:
-    """A project execution backend (``trackline run --backend <name>``)."""
+    """A project execution backend (``trackline run --backend <name>``).
+
+    ``factory`` (or the ``"module:attr"`` it names) is called with no arguments and returns
+    the backend: an object with MLflow's ``run(project_uri, entry_point, params, version,
+    backend_config, tracking_uri, experiment_id)`` method returning a
+    ``trackline.projects.SubmittedRun`` (``trackline.projects.AbstractBackend`` is the base
+    class to subclass). A backend class itself is a valid factory.
+    """
 
     name: str
     factory: str | Callable[..., Any]
+    description: str = ""
+
+    def load(self) -> Callable[..., Any]:
+        return load_object(self.factory)
 
 
 @dataclass(frozen=True)
