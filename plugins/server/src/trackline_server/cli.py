@@ -143,8 +143,25 @@ def server(**options: Any) -> None:
 @click.command(name="ui")
 @server_options
 def ui(**options: Any) -> None:
-    """Run the tracking server; the same command as ``trackline server``, as in MLflow."""
+    """Run the web UI (and the whole server) on the embedded default store.
+
+    The same as ``trackline server``, with the defaults of a local client: the
+    ``sqlite:///trackline.db`` store, new experiments' artifacts under ``./mlruns`` and one
+    worker. Open the printed address in a browser; nothing is opened for you.
+    """
+    ui_defaults(options)
     run_server(**options)
+
+
+def ui_defaults(options: dict[str, Any]) -> dict[str, Any]:
+    """``trackline ui``'s defaults where neither an option nor the environment chose."""
+    if options.get("workers") is None:
+        options["workers"] = 1
+    if not options.get("default_artifact_root"):
+        from trackline.tracking.uri import DEFAULT_ARTIFACT_DIR
+
+        options["default_artifact_root"] = os.path.abspath(DEFAULT_ARTIFACT_DIR)
+    return options
 
 
 def run_server(
