@@ -61,15 +61,50 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
     return parts[0], validate_artifact_path(parts[1] if len(parts) > 1 else "")
 
 
-def resolve_artifact_uri(artifact_uri: str, tracking_uri: str | None = None) -> str:
-    """Turn ``runs:/`` URIs into the storage URI they point to; others pass through."""
-    if artifact_uri.startswith("runs:"):
-        from trackline.tracking.uri import get_tracking_store
+def resolve_artifact_uri(
+    artifact_uri: str, tracking_uri: str | None = None, registry_uri: str | None = None
+) -> str:
+    """Turn ``runs:/`` and ``models:/`` URIs into the storage URI they point to; others pass
+    through. ``models:/`` URIs take every form (see ``trackline.registry.uri``), with an
+    optional artifact path after the model part (``models:/fraud/3/MLmodel``)."""
+    for _ in range(_MAX_URI_HOPS):
+        if artifact_uri.startswith("runs:"):
+            from trackline.tracking.uri import get_tracking_store
 
-        run_id, path = parse_runs_uri(artifact_uri)
-        run = get_tracking_store(tracking_uri).get_run(run_id)
-        return join_uri(run.info.artifact_uri, path)
-    return artifact_uri
+            run_id, path = parse_runs_uri(artifact_uri)
+            run = get_tracking_store(tracking_uri).get_run(run_id)
+            return join_uri(run.info.artifact_uri, path)
+        if not artifact_uri.startswith("models:"):
+            return artifact_uri
+        artifact_uri = _resolve_models_uri(artifact_uri, tracking_uri, registry_uri)
+    raise TracklineException.invalid_parameter_value(
+        f"Model URI {artifact_uri!r} refers to other model URIs more than {_MAX_URI_HOPS} "
+        "times; is there a cycle?"
+    )
+
+
+# A registered version may point at another version (copy_model_version) or a logged model.
+_MAX_URI_HOPS = 10
+
+
+def _resolve_models_uri(uri: str, tracking_uri: str | None, registry_uri: str | None) -> str:
+    """One step: ``models:/…`` → the location it names (itself maybe ``runs:/``/``models:/``)."""
+    from trackline.registry.uri import split_model_uri
+    from trackline.tracking.client import TracklineClient
+
+    model, path = split_model_uri(uri)
+    client = TracklineClient(tracking_uri, registry_uri)
+    if model.model_id is not None:
+        getter = getattr(client, "get_logged_model", None) or client._store.get_logged_model
+        location = getter(model.model_id).artifact_location
+    else:
+        version = client.resolve_model_version(model.uri)
+        location = client.get_model_version_download_uri(version.name, version.version)
+    if not path:
+        return location
+    if location.startswith(("runs:", "models:")):
+        return location.rstrip("/") + "/" + validate_artifact_path(path)
+    return join_uri(location, path)
 
 
 def _split_uri(uri: str) -> tuple[str, str]:
@@ -89,11 +124,13 @@ def download_artifacts(
     artifact_path: str | None = None,
     dst_path: str | None = None,
     tracking_uri: str | None = None,
+    registry_uri: str | None = None,
 ) -> str:
     """Download a file or directory and return its local path.
 
-    Give either ``artifact_uri`` (any scheme, including ``runs:/``) or ``run_id`` with an
-    optional ``artifact_path``, as MLflow's ``mlflow.artifacts.download_artifacts``.
+    Give either ``artifact_uri`` (any scheme, including ``runs:/`` and ``models:/``) or
+    ``run_id`` with an optional ``artifact_path``, as MLflow's
+    ``mlflow.artifacts.download_artifacts``.
     """
     if (artifact_uri is None) == (run_id is None):
         raise TracklineException.invalid_parameter_value(
@@ -112,7 +149,7 @@ def download_artifacts(
         return get_artifact_repository(root, tracking_uri).download_artifacts(
             artifact_path, dst_path
         )
-    resolved = resolve_artifact_uri(artifact_uri, tracking_uri)  # type: ignore[arg-type]
+    resolved = resolve_artifact_uri(artifact_uri, tracking_uri, registry_uri)  # type: ignore[arg-type]
     repo = get_artifact_repository(resolved, tracking_uri)
     if repo.is_directory(""):
         # The URI may point at a file: open its parent and download just that name.

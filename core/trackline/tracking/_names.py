@@ -47,4 +47,9 @@ FLUENT_NAMES = (
     "flush",
     "flush_async_logging",
     "enable_async_logging",
+    # model registry (trackline.registry.fluent)
+    "register_model",
+    "search_registered_models",
+    "search_model_versions",
+    "set_model_version_tag",
 )

@@ -37,6 +37,7 @@ from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
 from trackline.store.tracking import AbstractTrackingStore
 from trackline.tracking import async_logging
 from trackline.tracking import uri as uri_module
+from trackline.tracking._registry_client import RegistryClientMixin
 
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
@@ -48,13 +49,14 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class TracklineClient:
-    """A client of one tracking store (and, later, one model registry)."""
+class TracklineClient(RegistryClientMixin):
+    """A client of one tracking store and one model registry."""
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
         self._tracking_uri = tracking_uri or uri_module.get_tracking_uri()
-        self._registry_uri = registry_uri or (
-            tracking_uri if tracking_uri else uri_module.get_registry_uri()
+        # MLflow's order: explicit argument, set_registry_uri()/environment, tracking URI.
+        self._registry_uri = (
+            registry_uri or uri_module.explicit_registry_uri() or self._tracking_uri
         )
 
     @property

@@ -701,3 +701,19 @@ def runs_to_dataframe(runs: Sequence[Run]) -> Any:
     for key in metric_columns:
         frame[f"metrics.{key}"] = frame[f"metrics.{key}"].astype("float64")
     return frame
+
+
+# The registry functions live with the registry; they are part of the fluent API's names.
+from trackline.registry.fluent import (  # noqa: E402
+    register_model,
+    search_model_versions,
+    search_registered_models,
+    set_model_version_tag,
+)
+
+__all__ += [
+    "register_model",
+    "search_model_versions",
+    "search_registered_models",
+    "set_model_version_tag",
+]

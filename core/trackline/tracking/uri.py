@@ -57,6 +57,36 @@ def get_registry_uri() -> str:
     return env("REGISTRY_URI") or get_tracking_uri()
 
 
+def explicit_registry_uri() -> str | None:
+    """The registry URI set with ``set_registry_uri()`` or the environment, if any."""
+    return _registry_uri if _registry_uri is not None else env("REGISTRY_URI")
+
+
+def get_registry_store(uri: str | None = None) -> Any:
+    """The registry store for ``uri`` (default: the current registry URI), made once per URI.
+
+    Stores that write locally are wrapped so that the registry event hooks fire; a store
+    that talks to a server (``fires_events_remotely = True``) is left alone, as the server
+    fires them.
+    """
+    from trackline.plugins.manager import get_plugin_manager
+    from trackline.registry.events import EventedRegistryStore
+
+    uri = uri or get_registry_uri()
+    key = (uri, "<registry>")
+    store = _stores.get(key)
+    if store is not None:
+        return store
+    with _lock:
+        store = _stores.get(key)
+        if store is None:
+            store = get_plugin_manager().registry_store_factory(uri)(uri)
+            if not getattr(store, "fires_events_remotely", False):
+                store = EventedRegistryStore(store, uri)
+            _stores[key] = store
+    return store
+
+
 def default_artifact_root() -> str:
     """Artifact root for experiments created by this client: absolute ``./mlruns``."""
     configured = env("DEFAULT_ARTIFACT_ROOT")
