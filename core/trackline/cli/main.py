@@ -21,9 +21,11 @@ CORE_COMMANDS: dict[str, str] = {
     "artifacts": "trackline.cli.artifacts:commands",
     "experiments": "trackline.cli.experiments:commands",
     "gc": "trackline.cli.gc:gc",
+    "journal": "trackline.cli.journal:journal",
     "plugins": "trackline.cli.plugins:plugins",
     "run": "trackline.cli.run:run",
     "runs": "trackline.cli.runs:commands",
+    "sync": "trackline.cli.sync:sync",
 }
 
 
