@@ -1,0 +1,1 @@
+"""trackline-serving: MLflow's scoring server for any model trackline can load as a pyfunc."""
