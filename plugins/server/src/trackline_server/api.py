@@ -17,7 +17,7 @@ from trackline import __version__
 from trackline.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 
-from trackline_server import ui_api
+from trackline_server import registry_api, ui_api
 from trackline_server.artifacts import (
     RunArtifacts,
     check_local_location,
@@ -790,6 +790,6 @@ TRACKING_ROUTES: tuple[Route, ...] = (
 )
 
 # Each area of the API keeps its routes in its own module; this is the one place they meet.
-ROUTES: tuple[Route, ...] = (*TRACKING_ROUTES, *ui_api.ROUTES)
+ROUTES: tuple[Route, ...] = (*TRACKING_ROUTES, *ui_api.ROUTES, *registry_api.ROUTES)
 
 __all__ = ["ROUTES", "Context", "Route", "json_response"]

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, literal, select, true, update
 from sqlalchemy.exc import IntegrityError
 from trackline.entities import PagedList
 from trackline.exceptions import (
@@ -91,6 +91,9 @@ _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 _NUMERIC_OPS = ("=", "!=", ">", ">=", "<", "<=")
 _TAG_OPS = (*_STRING_OPS, "IS NULL", "IS NOT NULL")
 _VISIBLE = model_versions.c.current_stage != STAGE_DELETED_INTERNAL
+# Registered models with this tag set to 'true' are prompts: search_registered_models never
+# returns them, and a filter on the tag (MLflow's client always adds one) is dropped.
+PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 
 def _now_ms() -> int:
@@ -442,7 +445,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         offset = decode_page_token(page_token)
         node = parse_registered_model_filter(filter_string)
         ordering = self._model_order(parse_registered_model_order_by(order_by))
-        stmt = select(registered_models)
+        stmt = select(registered_models).where(~self._is_prompt())
         if node is not None:
             stmt = stmt.where(self._search._compile(node, self._model_comparison))
         stmt = stmt.order_by(*ordering).limit(max_results + 1).offset(offset)
@@ -458,6 +461,8 @@ class SqlRegistryStore(AbstractRegistryStore):
     def _model_comparison(self, comp: Comparison) -> Any:
         entity, key, operator = comp.identifier.entity, comp.identifier.key, comp.operator
         what = f"{entity} '{key}'"
+        if entity == "tag" and key == PROMPT_TAG:
+            return true()  # prompts are never listed here; MLflow's client always asks so
         if entity == "tag":
             return self._tag_exists(
                 registered_model_tags,
@@ -493,6 +498,19 @@ class SqlRegistryStore(AbstractRegistryStore):
             )
         found = select(literal(1)).where(*conditions).correlate(outer).exists()
         return not_(found) if comp.operator == "IS NULL" else found
+
+    @staticmethod
+    def _is_prompt() -> Any:
+        return (
+            select(literal(1))
+            .where(
+                registered_model_tags.c.name == registered_models.c.name,
+                registered_model_tags.c.key == PROMPT_TAG,
+                registered_model_tags.c.value == "true",
+            )
+            .correlate(registered_models)
+            .exists()
+        )
 
     def _model_order(self, order_by: Sequence[OrderBy]) -> list[Any]:
         columns = {
@@ -767,6 +785,8 @@ class SqlRegistryStore(AbstractRegistryStore):
     def _version_comparison(self, comp: Comparison) -> Any:
         entity, key, operator = comp.identifier.entity, comp.identifier.key, comp.operator
         what = f"{entity} '{key}'"
+        if entity == "tag" and key == PROMPT_TAG:
+            return true()
         if entity == "tag":
             return self._tag_exists(
                 model_version_tags,
