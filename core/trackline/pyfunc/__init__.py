@@ -98,6 +98,8 @@ def resolve_loader_module(loader_module: str) -> Any:
     try:
         return importlib.import_module(loader_module)
     except ModuleNotFoundError as exc:
+        if exc.name and not loader_module.startswith(exc.name):
+            raise  # the loader exists but a library it imports is missing
         raise TracklineException.invalid_parameter_value(
             f"The model's loader module {loader_module!r} cannot be imported ({exc}); it is "
             "neither a trackline/MLflow flavor nor in the model's code directory."
@@ -195,7 +197,10 @@ def load_model(
             f"loaded as a pyfunc; it has {others}. Load it with trackline.<flavor>.load_model."
         )
     add_code_to_path(local, conf)
-    loader = resolve_loader_module(conf.get("loader_module"))
+    try:
+        loader = resolve_loader_module(conf.get("loader_module"))
+    except ModuleNotFoundError as exc:
+        raise _missing_library(exc, local) from exc
     data_path = os.path.join(local, conf["data"]) if conf.get("data") else local
     load = loader._load_pyfunc
     kwargs = {}
