@@ -106,18 +106,21 @@ def fetch_project(
         raise ExecutionException(
             f"--version {version!r} needs a git repository, and {local} is not one."
         )
-    remote = os.path.abspath(local) if local is not None else base
+    if _looks_remote(base):  # a URL (file:// included) is recorded as the user wrote it
+        remote, source_name = base, uri
+    else:  # a plain path to a repository: recorded absolute, to mean the same from anywhere
+        remote = os.path.abspath(local or base)
+        source_name = f"{remote}#{subdirectory}" if subdirectory else remote
     root = _scratch_dir(storage_dir)
     commit, branch = _clone(remote, version, root)
     work_dir = _subdirectory(root, subdirectory, uri)
-    source_name = uri if local is None else f"{remote}#{subdirectory}" if subdirectory else remote
     return FetchedProject(
         uri=uri,
         work_dir=work_dir,
         source_name=source_name,
         version=version,
         git_commit=commit,
-        git_repo_url=base if local is None else remote,
+        git_repo_url=remote,
         git_branch=branch,
     )
 
