@@ -348,7 +348,7 @@ ROUTES: tuple[Route, ...] = (
         prefixes=ROOT,
         kind="raw",
         group="misc",
-        media_type="application/octet-stream",
+        media_type="*/*",  # JavaScript, CSS, images... whatever the file is
         summary="A static file of the web UI, or of a plugin's artifact previewer "
         "(previewers/<name>/<file>).",
     ),

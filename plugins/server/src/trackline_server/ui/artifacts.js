@@ -150,6 +150,14 @@ export function ArtifactBrowser({ runId, selected, onSelect }) {
     load("");
     for (const dir of expanded) load(dir);
   }, [runId]);
+  // A selection from the URL (a link, Back) opens the folders leading to it.
+  useEffect(() => {
+    const parts = selected.split("/").slice(0, -1);
+    const missing = parts.map((_, i) => parts.slice(0, i + 1).join("/")).filter((dir) => !expanded.has(dir));
+    if (!missing.length) return;
+    setExpanded(new Set([...expanded, ...missing]));
+    for (const dir of missing) if (files[dir] === undefined) load(dir);
+  }, [selected]);
   const toggle = (path) => {
     const next = new Set(expanded);
     if (next.has(path)) next.delete(path);

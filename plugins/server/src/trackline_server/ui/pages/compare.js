@@ -57,16 +57,20 @@ function scaleFor(values, lo, hi) {
   return { min, max, at: (v) => lo + ((v - min) / (max - min)) * (hi - lo) };
 }
 
-function ParallelCoordinates({ runs, axes }) {
+function ParallelCoordinates({ runs, columns }) {
+  // Columns where every run agrees carry no information: leave them out when others remain.
+  const varying = columns.filter((id) => new Set(runs.map((r) => valueOf(r, id))).size > 1);
+  const axes = (varying.length >= 2 ? varying : columns).slice(0, 12);
   if (axes.length < 2) return html`<p class="muted">Parallel coordinates need at least two numeric columns.</p>`;
-  const width = Math.max(480, axes.length * 140);
+  const margin = 80;
+  const width = Math.max(560, axes.length * 160);
   const height = 320;
   const top = 30;
   const bottom = height - 30;
-  const gap = (width - 80) / (axes.length - 1);
+  const gap = (width - 2 * margin) / (axes.length - 1);
   const scales = axes.map((id) => scaleFor(runs.map((r) => valueOf(r, id)), bottom, top));
   return html`<div style="overflow:auto"><svg class="parallel" width=${width} height=${height} role="img" aria-label="Parallel coordinates">
-    ${axes.map((id, i) => html`<g class="axis" transform="translate(${40 + i * gap},0)">
+    ${axes.map((id, i) => html`<g class="axis" transform="translate(${margin + i * gap},0)">
       <line y1=${top} y2=${bottom} />
       <text y=${top - 10} text-anchor="middle">${id}</text>
       <text y=${top + 4} x="4">${fmtNumber(scales[i].max)}</text>
@@ -77,13 +81,14 @@ function ParallelCoordinates({ runs, axes }) {
       const d = axes.map((id, i) => {
         const v = valueOf(r, id);
         if (v === null) { pen = "M"; return ""; }
-        const step = `${pen}${40 + i * gap},${scales[i].at(v)}`;
+        const step = `${pen}${margin + i * gap},${scales[i].at(v)}`;
         pen = "L";
         return step;
       }).join(" ");
       return html`<path class="run-line" d=${d} fill="none" stroke=${PALETTE[ri % PALETTE.length]} stroke-width="2"><title>${r.name}</title></path>`;
     })}
-  </svg></div>`;
+  </svg></div>
+  <div class="row legend">${runs.map((r, i) => html`<span><span style="color:${PALETTE[i % PALETTE.length]}">━━</span> ${r.name}</span>`)}</div>`;
 }
 
 function Scatter({ runs, x, y }) {
@@ -137,7 +142,7 @@ export function ComparePage({ params }) {
         <span class="spacer"></span><a href=${hashFor(["charts"], { runs: runIds.join(","), exp })}>Chart these runs</a></div>
       <${DiffTable} runs=${runs} columns=${columns} onlyDiff=${onlyDiff} />
       <h2>Parallel coordinates</h2>
-      <${ParallelCoordinates} runs=${runs} axes=${numeric.slice(0, 12)} />
+      <${ParallelCoordinates} runs=${runs} columns=${numeric} />
       <h2>Scatter</h2>
       <div class="row">
         <label>X <select aria-label="Scatter X" value=${x} onChange=${(e) => updateParams({ x: e.target.value })}>${numeric.map((id) => html`<option value=${id}>${id}</option>`)}</select></label>

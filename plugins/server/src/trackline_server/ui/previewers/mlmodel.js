@@ -1,5 +1,7 @@
 // Built-in previewer: an MLmodel file. A summary of its top-level facts (flavors, run, time,
 // signature) above the file itself; the YAML is read line by line, without a YAML library.
+const unquote = (v) => (v || "").replace(/^'(.*)'$/, "$1");
+
 function topLevel(text) {
   const sections = {};
   let current = null;
@@ -23,7 +25,7 @@ export default async function render(element, artifact) {
     ["Flavors", (info.flavors?.children || []).join(", ") || "none"],
     ["Run", info.run_id?.value],
     ["Model ID", info.model_id?.value],
-    ["Created", info.utc_time_created?.value],
+    ["Created", unquote(info.utc_time_created?.value)],
     ["Signature", info.signature ? `${info.signature.children.join(", ")}` : "none"],
     ["Input example", info.saved_input_example_info ? "yes" : "no"],
     ["Size", info.model_size_bytes?.value ? `${info.model_size_bytes.value} bytes` : undefined],
