@@ -118,10 +118,9 @@ class Environment:
     variables: dict[str, str] = field(default_factory=dict)  # set for the command
     reused: bool = False  # found in the cache rather than built now
 
-    def command_environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        env = dict(os.environ if base is None else base)
-        env.update(self.variables)
-        return env
+    def command_environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """This process's environment with the environment's variables, then ``extra``."""
+        return {**os.environ, **self.variables, **(extra or {})}
 
 
 def default_env_manager(project: Project) -> str:
