@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "TracklineClient": "trackline.tracking.client",
     "MlflowClient": "trackline.tracking.client",
     "ActiveRun": "trackline.tracking.fluent",
+    "run": "trackline.projects",  # mlflow.run: run a project
 }
 _LAZY_MODULES = {
     "artifacts",
@@ -28,6 +29,7 @@ _LAZY_MODULES = {
     "exceptions",
     "models",
     "plugins",
+    "projects",
     "pyfunc",
     "search",
     "store",
