@@ -48,8 +48,8 @@ def test_custom_model_with_artifacts_round_trip(tmp_path, artifact):
     conf = yaml.safe_load((path / "MLmodel").read_text())["flavors"]["python_function"]
     assert conf["loader_module"] == "mlflow.pyfunc.model"
     assert conf["python_model"] == "python_model.pkl"
-    assert conf["artifacts"] == {"n": {"path": "artifacts/n/n.txt", "uri": artifact}}
-    assert (path / "artifacts" / "n" / "n.txt").read_text() == "10"
+    assert conf["artifacts"] == {"n": {"path": "artifacts/n.txt", "uri": artifact}}
+    assert (path / "artifacts" / "n.txt").read_text() == "10"
     model = trackline.pyfunc.load_model(str(path))
     assert model.predict(FRAME).tolist() == [11.0, 12.0]
     assert isinstance(model.unwrap_python_model(), AddN)

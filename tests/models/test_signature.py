@@ -88,7 +88,11 @@ def test_dataframe_columns_get_mlflow_types_in_mlflow_json_shape():
         (
             {"a": np.zeros((2, 3)), "b": np.ones(2, dtype=np.int32)},
             [
-                {"name": "a", "type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 3]}},
+                {
+                    "name": "a",
+                    "type": "tensor",
+                    "tensor-spec": {"dtype": "float64", "shape": [-1, 3]},
+                },
                 {"name": "b", "type": "tensor", "tensor-spec": {"dtype": "int32", "shape": [-1]}},
             ],
         ),
@@ -117,8 +121,18 @@ def test_dataframe_columns_get_mlflow_types_in_mlflow_json_shape():
             ],
         ),
     ],
-    ids=["ndarray2d", "ndarray1d", "dict", "dict-of-lists", "dict-of-arrays", "records",
-         "str", "list-str", "series", "nested"],
+    ids=[
+        "ndarray2d",
+        "ndarray1d",
+        "dict",
+        "dict-of-lists",
+        "dict-of-arrays",
+        "records",
+        "str",
+        "list-str",
+        "series",
+        "nested",
+    ],
 )
 def test_inference_matches_mlflow(data, expected):
     assert _inputs(data) == expected
@@ -141,8 +155,13 @@ def test_outputs_and_params_inference():
 
 def test_signature_round_trips_through_its_dict():
     signature = ModelSignature(
-        Schema([ColSpec("double", "a"), ColSpec(Array(DataType.string), "tags", required=False),
-                ColSpec(Object((Property("x", DataType.long),)), "obj")]),
+        Schema(
+            [
+                ColSpec("double", "a"),
+                ColSpec(Array(DataType.string), "tags", required=False),
+                ColSpec(Object((Property("x", DataType.long),)), "obj"),
+            ]
+        ),
         Schema([TensorSpec("float32", (-1, 2))]),
         ParamSchema([ParamSpec("k", "long", 3), ParamSpec("w", "double", [0.5], (-1,))]),
     )
@@ -198,7 +217,12 @@ def test_wrong_type_is_named():
 
 def test_safe_widening_reorders_and_drops_extra_columns():
     frame = pd.DataFrame(
-        {"extra": [0], "c": ["x"], "b": np.array([1], dtype=np.int32), "a": np.array([1], dtype=np.int32)}
+        {
+            "extra": [0],
+            "c": ["x"],
+            "b": np.array([1], dtype=np.int32),
+            "a": np.array([1], dtype=np.int32),
+        }
     )
     out = enforce_schema(frame, SCHEMA)
     assert list(out.columns) == ["a", "b", "c"]

@@ -115,14 +115,13 @@ def _enforce_columns(data: Any, schema: Schema) -> Any:
     missing = [n for n in schema.required_input_names() if n not in present]
     if missing:
         raise _fail(
-            f"the model is missing input column(s) {missing}. It expects {names}, "
-            f"got {present}."
+            f"the model is missing input column(s) {missing}. It expects {names}, got {present}."
         )
     extra = [c for c in present if c not in names]
     if extra:
         logger.info("Dropping input columns the signature does not name: %s", extra)
     out = {}
-    for name, spec in zip(names, schema.inputs):
+    for name, spec in zip(names, schema.inputs, strict=False):
         if name in frame.columns:
             out[name] = _enforce_column(name, frame[name], spec)
     return pd.DataFrame(out, index=frame.index)
@@ -139,9 +138,15 @@ def _enforce_column(name: Any, series: Any, spec: ColSpec) -> Any:
         for value in series.tolist():
             _check_value(name, value, expected)
         return series
-    if series.isna().any() and expected not in (DataType.float, DataType.double):
-        if spec.required and expected not in (DataType.string, DataType.binary):
-            raise _fail(f"column {name!r} of type {expected.value} has missing values.")
+    # Floats carry missing values as NaN; strings and bytes as None.
+    cannot_be_missing = expected not in (DataType.float, DataType.double, DataType.string)
+    if (
+        spec.required
+        and cannot_be_missing
+        and expected is not DataType.binary
+        and series.isna().any()
+    ):
+        raise _fail(f"column {name!r} of type {expected.value} has missing values.")
     dtype = series.dtype
     if expected in (DataType.string, DataType.binary):
         want = str if expected is DataType.string else (bytes, bytearray)
@@ -280,7 +285,7 @@ def _enforce_tensor(name: Any, value: Any, spec: TensorSpec) -> Any:
                 "only lossless conversions are made."
             )
     if len(array.shape) != len(spec.shape) or any(
-        want != -1 and want != got for want, got in zip(spec.shape, array.shape)
+        want != -1 and want != got for want, got in zip(spec.shape, array.shape, strict=False)
     ):
         raise _fail(
             f"tensor {name!r} must have shape {list(spec.shape)} (-1: any size), "
@@ -296,9 +301,7 @@ def enforce_params(params: dict[str, Any] | None, schema: ParamSchema | None) ->
     """Params filled with the schema's defaults and type-checked; unknown ones are dropped."""
     if schema is None:
         if params:
-            logger.warning(
-                "The model's signature declares no params; ignoring %s.", sorted(params)
-            )
+            logger.warning("The model's signature declares no params; ignoring %s.", sorted(params))
         return {}
     if params is not None and not isinstance(params, dict):
         raise TracklineException.invalid_parameter_value(

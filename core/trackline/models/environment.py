@@ -153,7 +153,9 @@ def write_environment(
     pip_version = installed_version("pip")
     build = [
         f"pip=={pip_version}" if pip_version else "pip",
-        f"setuptools=={installed_version('setuptools')}" if installed_version("setuptools") else "setuptools",
+        f"setuptools=={installed_version('setuptools')}"
+        if installed_version("setuptools")
+        else "setuptools",
         "wheel",
     ]
     python_env = {

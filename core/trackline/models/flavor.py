@@ -99,7 +99,9 @@ def model_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-def new_model(trackline_model: Model | None = None, metadata: dict[str, Any] | None = None) -> Model:
+def new_model(
+    trackline_model: Model | None = None, metadata: dict[str, Any] | None = None
+) -> Model:
     """The ``Model`` to fill: the one ``log_model`` prepared, or a fresh one."""
     from trackline import __version__
 
@@ -132,7 +134,10 @@ def copy_code_paths(folder: str | os.PathLike[str], code_paths: list[str] | None
         destination = target / source.name
         if source.is_dir():
             shutil.copytree(
-                source, destination, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+                source,
+                destination,
+                ignore=shutil.ignore_patterns("__pycache__"),
+                dirs_exist_ok=True,
             )
         else:
             shutil.copy2(source, destination)

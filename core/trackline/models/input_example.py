@@ -79,8 +79,10 @@ def _describe(example: Any) -> tuple[str, Any, Any]:
     if isinstance(example, np.ndarray):
         data = to_jsonable(example)
         return "ndarray", data, {"inputs": data}
-    if isinstance(example, dict) and example and all(
-        isinstance(v, np.ndarray) for v in example.values()
+    if (
+        isinstance(example, dict)
+        and example
+        and all(isinstance(v, np.ndarray) for v in example.values())
     ):
         data = {str(k): to_jsonable(v) for k, v in example.items()}
         return "ndarray", data, {"inputs": data}

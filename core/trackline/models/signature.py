@@ -14,6 +14,7 @@ numpy and pandas are imported only by the functions that inspect data.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 from collections.abc import Sequence
@@ -252,7 +253,7 @@ class Schema:
     def required_input_names(self) -> list[str | int]:
         return [
             name
-            for name, spec in zip(self.input_names(), self.inputs)
+            for name, spec in zip(self.input_names(), self.inputs, strict=False)
             if getattr(spec, "required", True)
         ]
 
@@ -271,7 +272,9 @@ class Schema:
             )
         return cls(
             [
-                TensorSpec.from_dict(item) if item.get("type") == "tensor" else ColSpec.from_dict(item)
+                TensorSpec.from_dict(item)
+                if item.get("type") == "tensor"
+                else ColSpec.from_dict(item)
                 for item in raw
             ]
         )
@@ -344,10 +347,8 @@ def _convert_param_scalar(name: str, dtype: DataType, value: Any) -> Any:
         ok = isinstance(value, bytes)
     elif kind == "datetime":
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = _dt.datetime.fromisoformat(value)
-            except ValueError:
-                pass
         ok = isinstance(value, (_dt.datetime, _dt.date))
     if not ok:
         raise TracklineException.invalid_parameter_value(
@@ -396,8 +397,7 @@ class ModelSignature:
         ):
             if value is not None and not isinstance(value, kind):
                 raise TracklineException.invalid_parameter_value(
-                    f"ModelSignature {label} must be a {kind.__name__}, got "
-                    f"{type(value).__name__}."
+                    f"ModelSignature {label} must be a {kind.__name__}, got {type(value).__name__}."
                 )
         if inputs is None and outputs is None and params is None:
             raise TracklineException.invalid_parameter_value(

@@ -98,6 +98,8 @@ def download_model(
     if dst_path is None:
         dst_path = tempfile.mkdtemp(prefix="trackline-model-")
     try:
-        return download_artifacts(artifact_uri=resolved, dst_path=dst_path, tracking_uri=tracking_uri)
+        return download_artifacts(
+            artifact_uri=resolved, dst_path=dst_path, tracking_uri=tracking_uri
+        )
     except MissingPluginError as exc:
         raise MissingPluginError(f"Cannot download the model {model_uri!r}: {exc.message}") from exc

@@ -114,7 +114,9 @@ class PyFuncModel:
 
     def __init__(self, model_meta: Model, model_impl: Any, path: str | None = None) -> None:
         if not hasattr(model_impl, "predict"):
-            raise TracklineException(f"The loaded model {type(model_impl).__name__} has no predict.")
+            raise TracklineException(
+                f"The loaded model {type(model_impl).__name__} has no predict."
+            )
         self._model_meta = model_meta
         self._model_impl = model_impl
         self._path = path
@@ -222,9 +224,7 @@ def _missing_library(exc: ModuleNotFoundError, local: str) -> TracklineException
 
     requirements = read_requirements(local)
     advice = (
-        f" The model's requirements.txt lists: {', '.join(requirements)}."
-        if requirements
-        else ""
+        f" The model's requirements.txt lists: {', '.join(requirements)}." if requirements else ""
     )
     return TracklineException(
         f"Loading the model needs the Python module {exc.name!r}, which is not installed."

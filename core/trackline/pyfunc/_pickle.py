@@ -63,9 +63,22 @@ class _CompatUnpickler(pickle.Unpickler):
             from trackline.pyfunc import model as model_module
 
             return getattr(model_module, name)
+        if (module, name) == ("mlflow.models.signature", "_TypeHints"):
+            # MLflow caches the type hints of predict on the instance; a plain holder will do.
+            from trackline.pyfunc import model as model_module
+
+            return model_module._TypeHints
         if (module, name) == ("importlib", "import_module"):
             return _compat_import_module
-        return super().find_class(module, name)
+        try:
+            return super().find_class(module, name)
+        except ImportError as exc:
+            if module.split(".")[0] == "mlflow":
+                raise ImportError(
+                    f"This model's pickle refers to MLflow's {module}.{name}, which trackline "
+                    "does not provide; install mlflow to load it."
+                ) from exc
+            raise
 
 
 def load(file: BinaryIO) -> Any:

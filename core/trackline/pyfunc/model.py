@@ -51,6 +51,14 @@ class PythonModel:
         raise NotImplementedError("A PythonModel subclass must implement predict().")
 
 
+class _TypeHints:
+    """Stands in for MLflow's cached predict type hints found in MLflow-written pickles."""
+
+    def __init__(self, input_: Any = None, output: Any = None) -> None:
+        self.input = input_
+        self.output = output
+
+
 def _takes_context(function: Any) -> bool:
     names = list(inspect.signature(function).parameters)
     return "context" in names or (len(names) >= 2 and names[0] in ("_", "ctx"))
@@ -110,8 +118,7 @@ def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _Pyth
     with open(pickle_path, "rb") as f:
         python_model = _pickle.load(f)
     artifacts = {
-        name: str(Path(path) / info["path"])
-        for name, info in (conf.get("artifacts") or {}).items()
+        name: str(Path(path) / info["path"]) for name, info in (conf.get("artifacts") or {}).items()
     }
     config = model_config if model_config is not None else conf.get("model_config")
     context = PythonModelContext(artifacts, config)
@@ -147,7 +154,7 @@ def save_python_model(
         target.mkdir()
         saved = {}
         for name, uri in artifacts.items():
-            local = _fetch_artifact(str(uri), target / name)
+            local = _fetch_artifact(str(uri), target)
             saved[name] = {"path": str(Path(local).relative_to(folder).as_posix()), "uri": str(uri)}
         conf["artifacts"] = saved
     (folder / PYTHON_MODEL_FILE).write_bytes(_pickle.dumps(python_model))
@@ -158,18 +165,20 @@ def save_python_model(
 
 
 def _fetch_artifact(uri: str, destination: Path) -> str:
-    """Copy a local artifact, or download a remote one, under ``destination``."""
+    """Copy a local artifact, or download a remote one, into ``destination`` (by base name)."""
     from trackline.exceptions import TracklineException
     from trackline.models.uri import _local_path
 
     local = _local_path(uri)
-    destination.mkdir(parents=True)
+    name = os.path.basename((local or uri).rstrip("/\\"))
+    if (destination / name).exists():
+        raise TracklineException.invalid_parameter_value(
+            f"Two artifacts share the file name {name!r}; rename one of them."
+        )
     if local is not None:
         source = Path(local)
         if not source.exists():
-            raise TracklineException.invalid_parameter_value(
-                f"Artifact {uri!r} does not exist."
-            )
+            raise TracklineException.invalid_parameter_value(f"Artifact {uri!r} does not exist.")
         copied = destination / source.name
         if source.is_dir():
             shutil.copytree(source, copied)

@@ -106,5 +106,7 @@ def create_app() -> Starlette:
 
     uri = os.environ.get(MODEL_URI_ENV)
     if not uri:
-        raise RuntimeError(f"{MODEL_URI_ENV} is not set; start the server with 'trackline models serve'.")
+        raise RuntimeError(
+            f"{MODEL_URI_ENV} is not set; start the server with 'trackline models serve'."
+        )
     return build_app(load_model(uri))

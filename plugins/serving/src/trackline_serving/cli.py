@@ -55,7 +55,9 @@ def models() -> None:
 @click.option("-w", "--workers", default=1, show_default=True, type=int)
 @_env_manager_option
 @click.option("--no-conda", is_flag=True, hidden=True, help="Same as --env-manager local.")
-@click.option("--install-mlflow", is_flag=True, hidden=True, help="Ignored (no environment is built).")
+@click.option(
+    "--install-mlflow", is_flag=True, hidden=True, help="Ignored (no environment is built)."
+)
 def serve(
     model_uri: str,
     port: int,
@@ -98,7 +100,9 @@ def serve(
     default=None,
     help="The input file (a request body); standard input when left out.",
 )
-@click.option("-o", "--output-path", default=None, help="Where to write predictions; stdout if unset.")
+@click.option(
+    "-o", "--output-path", default=None, help="Where to write predictions; stdout if unset."
+)
 @click.option(
     "-t",
     "--content-type",

@@ -56,9 +56,7 @@ class ParsedInput:
 def check_content_type(content_type: str | None) -> str:
     """The bare media type, after checking it and its parameters (only ``charset=utf-8``)."""
     if not content_type:
-        raise UnsupportedMediaType(
-            f"Missing Content-Type; use one of {', '.join(CONTENT_TYPES)}."
-        )
+        raise UnsupportedMediaType(f"Missing Content-Type; use one of {', '.join(CONTENT_TYPES)}.")
     parts = [p.strip() for p in content_type.split(";")]
     media_type = parts[0].lower()
     parameters = {}
@@ -69,7 +67,9 @@ def check_content_type(content_type: str | None) -> str:
         parameters[key.strip().lower()] = value.strip().strip('"')
     charset = parameters.pop("charset", "utf-8").lower()
     if charset != "utf-8":
-        raise UnsupportedMediaType(f"The scoring server only accepts UTF-8, got charset {charset!r}.")
+        raise UnsupportedMediaType(
+            f"The scoring server only accepts UTF-8, got charset {charset!r}."
+        )
     if parameters:
         raise UnsupportedMediaType(
             f"Unrecognized content type parameters: {', '.join(sorted(parameters))}; "
@@ -82,7 +82,9 @@ def check_content_type(content_type: str | None) -> str:
     return media_type
 
 
-def parse_request(body: bytes | str, content_type: str | None, schema: Schema | None) -> ParsedInput:
+def parse_request(
+    body: bytes | str, content_type: str | None, schema: Schema | None
+) -> ParsedInput:
     """Turn a request body into the model input (and params)."""
     media_type = check_content_type(content_type)
     if media_type == CONTENT_TYPE_CSV:
@@ -131,8 +133,11 @@ def parse_json(body: bytes | str | dict[str, Any], schema: Schema | None) -> Par
     elif key == DF_RECORDS:
         data = _frame_from_records(value, schema)
     else:
-        if key == INSTANCES and isinstance(value, list) and value and all(
-            isinstance(row, dict) for row in value
+        if (
+            key == INSTANCES
+            and isinstance(value, list)
+            and value
+            and all(isinstance(row, dict) for row in value)
         ):
             value = {k: [row.get(k) for row in value] for k in value[0]}
         data = _tensor_input(value, schema)
@@ -162,9 +167,7 @@ def _frame_from_records(value: Any, schema: Schema | None) -> Any:
     import pandas as pd
 
     if not isinstance(value, list):
-        raise PayloadError(
-            f"{DF_RECORDS!r} must be a list of records, got {type(value).__name__}."
-        )
+        raise PayloadError(f"{DF_RECORDS!r} must be a list of records, got {type(value).__name__}.")
     try:
         frame = pd.DataFrame(data=value)
     except (ValueError, TypeError) as exc:
@@ -256,9 +259,7 @@ def parse_parquet(body: bytes | str) -> Any:
     try:
         return pd.read_parquet(io.BytesIO(raw))
     except ImportError as exc:
-        raise PayloadError(
-            f"Reading parquet needs pyarrow on the serving side ({exc})."
-        ) from exc
+        raise PayloadError(f"Reading parquet needs pyarrow on the serving side ({exc}).") from exc
     except Exception as exc:
         raise PayloadError(f"The body is not a parquet DataFrame: {exc}") from exc
 

@@ -27,7 +27,13 @@ SUPPORTED_SERIALIZATION_FORMATS = (
     SERIALIZATION_FORMAT_CLOUDPICKLE,
     SERIALIZATION_FORMAT_PICKLE,
 )
-PYFUNC_PREDICT_FNS = ("predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba", "score")
+PYFUNC_PREDICT_FNS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "predict_joint_log_proba",
+    "score",
+)
 
 _FILE_NAMES = {SERIALIZATION_FORMAT_SKOPS: "model.skops"}
 _PICKLE_FILE = "model.pkl"
@@ -44,7 +50,9 @@ __all__ = [
 ]
 
 
-def get_default_pip_requirements(serialization_format: str = SERIALIZATION_FORMAT_SKOPS) -> list[str]:
+def get_default_pip_requirements(
+    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
+) -> list[str]:
     extra = {
         SERIALIZATION_FORMAT_SKOPS: ["skops"],
         SERIALIZATION_FORMAT_CLOUDPICKLE: ["cloudpickle"],
@@ -203,9 +211,7 @@ def _load_file(file: str, serialization_format: str, trusted: list[str] | None) 
             f"of {', '.join(SUPPORTED_SERIALIZATION_FORMATS)}."
         )
     if not os.path.isfile(file):
-        raise TracklineException(
-            f"The model file {file!r} is missing.", "RESOURCE_DOES_NOT_EXIST"
-        )
+        raise TracklineException(f"The model file {file!r} is missing.", "RESOURCE_DOES_NOT_EXIST")
     if serialization_format == SERIALIZATION_FORMAT_SKOPS:
         import skops.io
         from skops.io.exceptions import UntrustedTypesFoundException
