@@ -6,7 +6,12 @@ Only registration lives here; requests is imported when a store or repository is
 from __future__ import annotations
 
 from trackline.plugins.hookspecs import hookimpl
-from trackline.plugins.types import ArtifactRepositorySpec, Register, TrackingStoreSpec
+from trackline.plugins.types import (
+    ArtifactRepositorySpec,
+    Register,
+    RegistryStoreSpec,
+    TrackingStoreSpec,
+)
 
 
 @hookimpl
@@ -16,6 +21,17 @@ def register_tracking_stores(register: Register[TrackingStoreSpec]) -> None:
             schemes=("http", "https"),
             factory="trackline_rest.store:RestTrackingStore",
             description="A trackline or MLflow tracking server, over its REST API.",
+        )
+    )
+
+
+@hookimpl
+def register_registry_stores(register: Register[RegistryStoreSpec]) -> None:
+    register(
+        RegistryStoreSpec(
+            schemes=("http", "https"),
+            factory="trackline_rest.registry:RestRegistryStore",
+            description="The model registry of a trackline or MLflow server, over REST.",
         )
     )
 
