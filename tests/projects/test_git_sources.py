@@ -89,10 +89,25 @@ def test_without_version_the_default_branch_head_runs(tracking, repository, tmp_
 
 def test_a_local_checkout_runs_in_place_and_records_its_commit(tracking, repository):
     root, commits = repository
+    (root / "sub" / "version.py").write_text("VERSION = 'uncommitted'\n")
     submitted = run(str(root / "sub"), env_manager="local")
-    tags = tracking.get_run(submitted.run_id).data.tags
-    assert tags["mlflow.source.git.commit"] == commits["v2"]
-    assert tags["mlflow.source.name"] == str(root / "sub")  # no remote to name instead
+    assert _seen(tracking, submitted) == "uncommitted:hello"  # in place: the working tree
+    result = tracking.get_run(submitted.run_id)
+    assert result.data.tags["mlflow.source.git.commit"] == commits["v2"]
+    assert result.data.tags["mlflow.source.name"] == str(root / "sub")  # no remote to name
+    # Re-running pins the recorded commit: the folder inside the checkout is cloned at it.
+    from trackline.projects import rerun_command
+
+    command = rerun_command(result)
+    assert command.startswith(f"trackline run {root / 'sub'} -e main --version {commits['v2']} ")
+    again = run(
+        str(root / "sub"),
+        version=commits["v2"],
+        env_manager="local",
+        storage_dir=str(root.parent / "s"),
+    )
+    assert _seen(tracking, again) == "v2:hello"
+    assert tracking.get_run(again.run_id).data.tags["mlflow.source.name"] == f"{root}#sub"
 
 
 def test_a_local_repository_path_with_version_is_cloned(tracking, repository, tmp_path):

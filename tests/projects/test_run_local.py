@@ -225,3 +225,47 @@ def test_cli_reports_bad_input_without_a_traceback(tracking, typed_project):
     result = runner.invoke(cli, ["run", "./no-such-project"])
     assert result.exit_code == 1
     assert "is neither an existing folder nor a URL git can fetch" in result.output
+
+
+def test_remote_path_parameters_are_downloaded_and_logged_as_given(tracking, typed_project):
+    with tracking.start_run() as source_run:
+        tracking.log_text("a,b\n3,4\n", "inputs/remote.csv")
+    uri = f"runs:/{source_run.info.run_id}/inputs/remote.csv"
+    submitted = run(str(typed_project), parameters={"label": "x", "data": uri}, env_manager="local")
+    result = tracking.get_run(submitted.run_id)
+    argv = json.loads(result.data.tags["argv"])
+    downloaded = argv[argv.index("--data") + 1]
+    assert downloaded.endswith("/param_1/remote.csv")  # data is the second declared parameter
+    with open(downloaded) as handle:
+        assert handle.read() == "a,b\n3,4\n"
+    assert result.data.params["data"] == uri
+
+
+def test_a_project_can_run_in_an_existing_run(tracking, typed_project):
+    existing = tracking.start_run(run_name="made-before")
+    tracking.end_run()
+    submitted = run(
+        str(typed_project),
+        parameters={"label": "x"},
+        env_manager="local",
+        run_id=existing.info.run_id,
+    )
+    assert submitted.run_id == existing.info.run_id
+    result = tracking.get_run(existing.info.run_id)
+    assert result.info.status == "FINISHED"
+    assert result.info.run_name == "made-before"
+    assert result.data.tags["mlflow.source.type"] == "PROJECT"
+    assert result.data.params["label"] == "x"
+
+
+def test_relative_sqlite_tracking_uri_reaches_the_command(tracking, typed_project, tmp_path):
+    from trackline.projects.tracking import absolute_tracking_uri
+
+    tracking.set_tracking_uri("sqlite:///relative.db")
+    submitted = run(str(typed_project), parameters={"label": "x"}, env_manager="local")
+    # The command ran in the project folder, yet logged into ./relative.db of the caller.
+    assert tracking.get_run(submitted.run_id).data.metrics == {"called": 1.0}
+    assert not (typed_project / "relative.db").exists()
+    assert absolute_tracking_uri("sqlite:///relative.db") == f"sqlite:///{tmp_path}/cwd/relative.db"
+    assert absolute_tracking_uri("http://server:5000") == "http://server:5000"
+    assert absolute_tracking_uri("./mlruns") == f"{tmp_path}/cwd/mlruns"

@@ -102,15 +102,29 @@ def fetch_project(
             f"Project {base!r} is neither an existing folder nor a URL git can fetch "
             "(such as https://host/org/repo.git or file:///path/to/repo)."
         )
-    if local is not None and _git(["rev-parse", "--git-dir"], cwd=local, check=False)[0] != 0:
-        raise ExecutionException(
-            f"--version {version!r} needs a git repository, and {local} is not one."
+    if local is None:
+        remote, source_name, repo_url = base, uri, base
+    else:
+        code, top = (
+            (1, "")
+            if not os.path.isdir(local)
+            else _git(["rev-parse", "--show-toplevel"], cwd=local, check=False)
         )
-    if _looks_remote(base):  # a URL (file:// included) is recorded as the user wrote it
-        remote, source_name = base, uri
-    else:  # a plain path to a repository: recorded absolute, to mean the same from anywhere
-        remote = os.path.abspath(local or base)
-        source_name = f"{remote}#{subdirectory}" if subdirectory else remote
+        if code != 0:
+            raise ExecutionException(
+                f"--version {version!r} needs a git repository, and {local} is not one."
+            )
+        # git clones repositories, not folders inside them: clone the repository and run the
+        # folder as a subdirectory of it.
+        inner = os.path.relpath(os.path.realpath(local), os.path.realpath(top))
+        if inner != ".":
+            subdirectory = posixpath.join(inner.replace(os.sep, "/"), subdirectory).rstrip("/")
+        remote = top
+        repo_url = base if _looks_remote(base) and inner == "." else top
+        if _looks_remote(base):  # a file:// URL is recorded as the user wrote it
+            source_name = uri
+        else:  # a path is recorded absolute, to mean the same from anywhere
+            source_name = f"{top}#{subdirectory}" if subdirectory else top
     root = _scratch_dir(storage_dir)
     commit, branch = _clone(remote, version, root)
     work_dir = _subdirectory(root, subdirectory, uri)
@@ -120,7 +134,7 @@ def fetch_project(
         source_name=source_name,
         version=version,
         git_commit=commit,
-        git_repo_url=remote,
+        git_repo_url=repo_url,
         git_branch=branch,
     )
 

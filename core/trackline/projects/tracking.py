@@ -49,8 +49,9 @@ def absolute_tracking_uri(uri: str) -> str:
             return "sqlite:///" + os.path.abspath(path)
     if uri.startswith("file:") and not uri.startswith("file:/"):
         return "file://" + os.path.abspath(uri[len("file:") :])
-    if "://" not in uri and ":" not in uri.split("/", 1)[0]:
-        return os.path.abspath(uri)
+    looks_like_path = uri.startswith((".", "/", "~")) or os.sep in uri or os.path.exists(uri)
+    if ":" not in uri.split("/", 1)[0] and looks_like_path:  # a file store's folder
+        return os.path.abspath(os.path.expanduser(uri))
     return uri
 
 
@@ -183,7 +184,7 @@ def rerun_command(run: Run) -> str | None:
         return None
     parts = ["trackline", "run", shlex.quote(tags[SOURCE_NAME_TAG])]
     parts += ["-e", shlex.quote(tags.get(ENTRY_POINT_TAG, "main"))]
-    if tags.get(GIT_COMMIT_TAG) and tags.get(GIT_REPO_URL_TAG):
+    if tags.get(GIT_COMMIT_TAG):  # the committed code, even if the folder has moved on
         parts += ["--version", tags[GIT_COMMIT_TAG]]
     for key, value in project_parameters(run).items():
         parts += ["-P", shlex.quote(f"{key}={value}")]
