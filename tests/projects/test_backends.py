@@ -220,3 +220,33 @@ def test_two_plugins_claiming_one_backend_name_is_an_error(thread_backend):
             manager.registry  # noqa: B018 (building the registry raises)
     finally:
         manager.unregister(name="test-clash")
+
+
+def test_asynchronous_run_ends_after_the_launching_process_has_exited(
+    tracking, typed_project, tmp_path
+):
+    import subprocess
+    import sys
+    import time
+
+    launcher = (
+        "import sys, trackline.projects as projects\n"
+        f"submitted = projects.run({str(typed_project)!r}, parameters={{'label': 'x'}},\n"
+        "                         env_manager='local', synchronous=False)\n"
+        "print(submitted.run_id)\n"
+    )
+    out = tmp_path / "launcher.out"
+    with open(out, "w") as handle:
+        code = subprocess.run(
+            [sys.executable, "-c", launcher],
+            stdout=handle,
+            env=dict(os.environ, TRACKLINE_TRACKING_URI=tracking.get_tracking_uri()),
+        ).returncode
+    assert code == 0  # the launcher is gone; its supervisor carries on alone
+    run_id = out.read_text().split()[0]
+    deadline = time.monotonic() + 120  # a bound on waiting, not a speed requirement
+    while tracking.get_run(run_id).info.status == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    ended = tracking.get_run(run_id)
+    assert ended.info.status == "FINISHED"
+    assert ended.data.metrics == {"called": 1.0}
