@@ -23,6 +23,7 @@ CORE_COMMANDS: dict[str, str] = {
     "gc": "trackline.cli.gc:gc",
     "journal": "trackline.cli.journal:journal",
     "plugins": "trackline.cli.plugins:plugins",
+    "registry": "trackline.cli.registry:commands",
     "run": "trackline.cli.run:run",
     "runs": "trackline.cli.runs:commands",
     "sync": "trackline.cli.sync:sync",
