@@ -20,6 +20,10 @@ if ! benchmarks/.venv-mlflow/bin/python -c "import mlflow.server" >/dev/null 2>&
     python3 -m venv benchmarks/.venv-mlflow
     benchmarks/.venv-mlflow/bin/python -m pip install -q mlflow==3.17.2
 fi
+# The model compatibility tests (tests/models, plugins/sklearn) load scikit-learn models in it.
+if ! benchmarks/.venv-mlflow/bin/python -c "import sklearn, skops" >/dev/null 2>&1; then
+    benchmarks/.venv-mlflow/bin/python -m pip install -q scikit-learn skops
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

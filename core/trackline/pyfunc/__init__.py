@@ -227,7 +227,8 @@ def _missing_library(exc: ModuleNotFoundError, local: str) -> TracklineException
         f" The model's requirements.txt lists: {', '.join(requirements)}." if requirements else ""
     )
     return TracklineException(
-        f"Loading the model needs the Python module {exc.name!r}, which is not installed."
+        f"Loading the model needs the Python module {(exc.name or '?').split('.')[0]!r}, "
+        "which is not installed."
         f"{advice} Install them (e.g. pip install -r {os.path.join(local, 'requirements.txt')})."
     )
 

@@ -1,0 +1,98 @@
+"""scikit-learn models cross between trackline and the real MLflow 3.17, both ways.
+
+MLflow runs from benchmarks/.venv-mlflow in a subprocess (it needs scikit-learn and skops
+there; scripts/test.sh installs them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+import trackline.pyfunc
+import trackline.sklearn
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from trackline.exceptions import TracklineException
+
+REPO = Path(__file__).resolve().parents[3]
+MLFLOW_PYTHON = (
+    Path(os.environ.get("TRACKLINE_TEST_MLFLOW_VENV", REPO / "benchmarks" / ".venv-mlflow"))
+    / "bin"
+    / "python"
+)
+
+pytestmark = pytest.mark.skipif(
+    not MLFLOW_PYTHON.exists(), reason="needs MLflow in benchmarks/.venv-mlflow"
+)
+
+
+def run_mlflow(script: str, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TRACKLINE_"))}
+    done = subprocess.run(
+        [str(MLFLOW_PYTHON), "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def iris():
+    data = load_iris(as_frame=True)
+    return LogisticRegression(max_iter=300).fit(data.data, data.target), data.data
+
+
+@pytest.mark.parametrize("serialization_format", ["skops", "cloudpickle"])
+def test_trackline_sklearn_model_loads_in_mlflow(tmp_path, iris, serialization_format):
+    model, X = iris
+    trackline.sklearn.save_model(
+        model, tmp_path / "model", serialization_format=serialization_format, input_example=X[:2]
+    )
+    X.to_json(tmp_path / "X.json", orient="split")
+    out = run_mlflow(
+        """
+        import json, pandas as pd, mlflow.pyfunc, mlflow.sklearn
+        X = pd.read_json("X.json", orient="split")
+        pyfunc = mlflow.pyfunc.load_model("model")
+        raw = mlflow.sklearn.load_model("model")
+        print(json.dumps({"pyfunc": pyfunc.predict(X).tolist(), "raw": raw.predict(X).tolist(),
+                          "inputs": pyfunc.metadata.get_input_schema().input_names()}))
+        """,
+        tmp_path,
+    )
+    result = json.loads(out)
+    assert result["pyfunc"] == result["raw"] == model.predict(X).tolist()
+    assert result["inputs"] == list(X.columns)
+
+
+@pytest.mark.parametrize("serialization_format", ["skops", "cloudpickle"])
+def test_mlflow_sklearn_model_loads_in_trackline(tmp_path, iris, serialization_format):
+    _, X = iris
+    X.to_json(tmp_path / "X.json", orient="split")
+    out = run_mlflow(
+        f"""
+        import json, pandas as pd, mlflow.sklearn
+        from sklearn.datasets import load_iris
+        from sklearn.ensemble import RandomForestClassifier
+        data = load_iris(as_frame=True)
+        model = RandomForestClassifier(n_estimators=5, random_state=0).fit(data.data, data.target)
+        mlflow.sklearn.save_model(model, "model", serialization_format={serialization_format!r},
+                                  input_example=data.data[:2],
+                                  skops_trusted_types=["sklearn.tree._tree.Tree"])
+        print(json.dumps(model.predict(data.data).tolist()))
+        """,
+        tmp_path,
+    )
+    expected = json.loads(out)
+    assert trackline.pyfunc.load_model(tmp_path / "model").predict(X).tolist() == expected
+    assert trackline.sklearn.load_model(str(tmp_path / "model")).predict(X).tolist() == expected
+    with pytest.raises(TracklineException, match="missing input column"):
+        trackline.pyfunc.load_model(tmp_path / "model").predict(X.iloc[:, :2])
