@@ -160,3 +160,50 @@ def test_cli_registry_commands(tracking_uri):
     assert run("delete", "-n", "clim")[0] == 0
     code, out = run("versions", "-n", "clim")
     assert code == 1 and "not found" in out
+
+
+def test_logged_model_uri_registers_and_resolves(tracking_uri, tmp_path):
+    """models:/m-<id> (MLflow 3's logged models): registered with its model_id and run, and
+    every registry form downloads the logged model's files."""
+    from trackline.tracking.uri import get_tracking_store
+
+    store = get_tracking_store(tracking_uri)
+    with trackline.start_run() as run:
+        pass
+    logged = store.create_logged_model("0", name="model", source_run_id=run.info.run_id)
+    os.makedirs(logged.artifact_location, exist_ok=True)
+    with open(os.path.join(logged.artifact_location, "MLmodel"), "w") as f:
+        f.write("model_id: " + logged.model_id)
+    expected = "model_id: " + logged.model_id
+    assert trackline.artifacts.load_text(f"models:/{logged.model_id}/MLmodel") == expected
+    mv = trackline.register_model(f"models:/{logged.model_id}", "from-logged")
+    assert (mv.source, mv.model_id, mv.run_id) == (
+        f"models:/{logged.model_id}",
+        logged.model_id,
+        run.info.run_id,
+    )
+    client = trackline.MlflowClient()
+    assert client.get_model_version_download_uri("from-logged", "1") == logged.artifact_location
+    assert trackline.artifacts.load_text("models:/from-logged/1/MLmodel") == expected
+    found = client.search_model_versions(f"model_id = '{logged.model_id}'")
+    assert [(v.name, v.version) for v in found] == [("from-logged", "1")]
+    with pytest.raises(TracklineException) as info:
+        client.create_model_version("from-logged", "models:/m-0123456789abcdef0123456789abcdef")
+    assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_runs_uri_of_a_logged_model_registers_the_logged_model(tracking_uri):
+    """MLflow 3's lookup: runs:/<run>/<name> with no plain files there but a logged model of
+    that name from the run registers models:/m-<id>."""
+    from trackline.tracking.uri import get_tracking_store
+
+    store = get_tracking_store(tracking_uri)
+    with trackline.start_run() as run:
+        pass
+    logged = store.create_logged_model("0", name="clf", source_run_id=run.info.run_id)
+    mv = trackline.register_model(f"runs:/{run.info.run_id}/clf", "via-run")
+    assert (mv.source, mv.model_id, mv.run_id) == (
+        f"models:/{logged.model_id}",
+        logged.model_id,
+        run.info.run_id,
+    )
