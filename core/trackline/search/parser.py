@@ -473,6 +473,9 @@ class _Parser:
             hint += "last_update_time) and tags."
         elif self.schema is _LOGGED_MODEL_SCHEMA:
             hint = "logged model filters accept attributes, metrics., params. and tags."
+        elif self.schema.name in ("registered model", "model version"):  # trackline.registry
+            hint = f"{self.schema.name} filters accept attributes"
+            hint += f" ({', '.join(self.schema.attributes)}) and tags."
         else:
             hint = "use metrics., params., tags., attributes. or datasets."
         return f"unknown entity {prefix!r} in {token.text!r} at position {token.pos}; {hint}"

@@ -471,6 +471,19 @@ class RegistryStoreContract:
         by_time = registry_store.search_registered_models(order_by=["timestamp DESC"])
         assert len(by_time) == 4
 
+    def test_prompts_are_not_listed(self, registry_store) -> None:
+        self._population(registry_store)
+        registry_store.create_registered_model(
+            "a-prompt", [RegisteredModelTag("mlflow.prompt.is_prompt", "true")]
+        )
+        names = [m.name for m in registry_store.search_registered_models()]
+        assert "a-prompt" not in names and len(names) == 4
+        # MLflow's client adds this clause to every search; it selects the same models.
+        clause = "tags.`mlflow.prompt.is_prompt` != 'true'"
+        filtered = registry_store.search_registered_models(f"name LIKE '%a%' AND {clause}")
+        assert sorted(m.name for m in filtered) == ["Alpha2", "alpha", "beta", "gamma"]
+        assert registry_store.get_registered_model("a-prompt").name == "a-prompt"
+
     def test_search_registered_models_invalid_input(self, registry_store) -> None:
         check = Expectations()
         for label, kwargs in {
