@@ -339,7 +339,9 @@ def test_search_loads_a_page_without_n_plus_one(store: SqlTrackingStore) -> None
         counter.close()
     assert len(found) == 50 and found.token
     assert all(r.data.params and r.data.tags and r.data.metrics for r in found)
-    assert len(counter.statements) <= 6, counter.statements
+    # BEGIN, the runs, params, tags, latest metrics, dataset inputs, logged-model links:
+    # a constant number of statements per page, whatever its size.
+    assert len(counter.statements) <= 7, counter.statements
 
 
 # -- retries ------------------------------------------------------------------------------------

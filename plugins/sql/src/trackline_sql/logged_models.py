@@ -500,27 +500,30 @@ class LoggedModelsMixin:
         outputs_out: dict[str, list[LoggedModelOutput]],
         inputs_out: dict[str, list[LoggedModelInput]],
     ) -> None:
-        """Fill the model outputs and model inputs of these runs."""
-        for source_id, destination_id, step in conn.execute(
-            select(inputs.c.source_id, inputs.c.destination_id, inputs.c.step)
+        """Fill the model outputs and model inputs of these runs (one query for both)."""
+        c = inputs.c
+        for source_type, source_id, destination_id, step in conn.execute(
+            select(c.source_type, c.source_id, c.destination_id, c.step)
             .where(
-                inputs.c.source_type == RUN_LINK,
-                inputs.c.destination_type == MODEL_LINK,
-                inputs.c.source_id.in_(run_ids),
+                or_(
+                    and_(
+                        c.source_type == RUN_LINK,
+                        c.destination_type == MODEL_LINK,
+                        c.source_id.in_(run_ids),
+                    ),
+                    and_(
+                        c.source_type == MODEL_LINK,
+                        c.destination_type == RUN_LINK,
+                        c.destination_id.in_(run_ids),
+                    ),
+                )
             )
-            .order_by(inputs.c.source_id, inputs.c.step, inputs.c.destination_id)
+            .order_by(c.step, c.source_id, c.destination_id)
         ):
-            outputs_out[source_id].append(LoggedModelOutput(destination_id, step))
-        for source_id, destination_id in conn.execute(
-            select(inputs.c.source_id, inputs.c.destination_id)
-            .where(
-                inputs.c.source_type == MODEL_LINK,
-                inputs.c.destination_type == RUN_LINK,
-                inputs.c.destination_id.in_(run_ids),
-            )
-            .order_by(inputs.c.destination_id, inputs.c.source_id)
-        ):
-            inputs_out[destination_id].append(LoggedModelInput(source_id))
+            if source_type == RUN_LINK:
+                outputs_out[source_id].append(LoggedModelOutput(destination_id, step))
+            else:
+                inputs_out[destination_id].append(LoggedModelInput(source_id))
 
     # -- loading -----------------------------------------------------------------------------
 
