@@ -37,6 +37,7 @@ from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
 from trackline.store.tracking import AbstractTrackingStore
 from trackline.tracking import async_logging
 from trackline.tracking import uri as uri_module
+from trackline.tracking._logged_models_client import LoggedModelsClientMixin
 from trackline.tracking._registry_client import RegistryClientMixin
 
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
@@ -49,7 +50,7 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class TracklineClient(RegistryClientMixin):
+class TracklineClient(RegistryClientMixin, LoggedModelsClientMixin):
     """A client of one tracking store and one model registry."""
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
@@ -276,9 +277,17 @@ class TracklineClient(RegistryClientMixin):
             self._store.log_batch(run_id, chunk_metrics, chunk_params, chunk_tags)
         return None
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[Any] | None = None,
+    ) -> None:
+        """Record dataset inputs and (MLflow 3) logged models used as inputs of a run."""
         inputs = [validation.validate_dataset_input(d) for d in datasets or []]
-        self._store.log_inputs(validation.validate_run_id(run_id), inputs)
+        if inputs or not models:
+            self._store.log_inputs(validation.validate_run_id(run_id), inputs)
+        self._log_model_inputs(run_id, models)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return list(self._store.get_metric_history(validation.validate_run_id(run_id), key))
