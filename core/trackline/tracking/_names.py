@@ -52,4 +52,18 @@ FLUENT_NAMES = (
     "search_registered_models",
     "search_model_versions",
     "set_model_version_tag",
+    # logged models (trackline.tracking._logged_models_fluent)
+    "initialize_logged_model",
+    "finalize_logged_model",
+    "get_logged_model",
+    "search_logged_models",
+    "last_logged_model",
+    "set_active_model",
+    "get_active_model_id",
+    "clear_active_model",
+    "log_model_params",
+    "set_logged_model_tags",
+    "delete_logged_model_tag",
+    "log_outputs",
+    "ActiveModel",
 )

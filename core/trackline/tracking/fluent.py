@@ -430,6 +430,7 @@ def log_metric(
 ) -> async_logging.RunOperations | None:
     dataset_name = getattr(dataset, "name", None)
     dataset_digest = getattr(dataset, "digest", None)
+    model_id = model_id or get_active_model_id()  # metrics of the active model belong to it
     return _client().log_metric(
         _run_id(run_id),
         key,
@@ -458,6 +459,7 @@ def log_metrics(
     step = 0 if step is None else step
     dataset_name = getattr(dataset, "name", None)
     dataset_digest = getattr(dataset, "digest", None)
+    model_id = model_id or get_active_model_id()
     batch = [
         Metric(
             k,
@@ -549,9 +551,10 @@ def log_input(
     tags: dict[str, str] | None = None,
     model: Any = None,
 ) -> None:
-    if dataset is None:
+    if dataset is None and model is None:
         return
-    _client().log_inputs(_run_id(), [dataset_input_from(dataset, context, tags)])
+    datasets = [] if dataset is None else [dataset_input_from(dataset, context, tags)]
+    _client().log_inputs(_run_id(), datasets, models=None if model is None else [model])
 
 
 def log_inputs(
@@ -566,8 +569,8 @@ def log_inputs(
     inputs = [
         dataset_input_from(d, c, t) for d, c, t in zip(datasets, contexts, tags_list, strict=True)
     ]
-    if inputs:
-        _client().log_inputs(_run_id(), inputs)
+    if inputs or models:
+        _client().log_inputs(_run_id(), inputs, models=models)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -716,4 +719,37 @@ __all__ += [
     "search_model_versions",
     "search_registered_models",
     "set_model_version_tag",
+]
+
+# Logged models (MLflow 3) live in their own module; they are part of the fluent API's names.
+from trackline.tracking._logged_models_fluent import (  # noqa: E402
+    ActiveModel,
+    clear_active_model,
+    delete_logged_model_tag,
+    finalize_logged_model,
+    get_active_model_id,
+    get_logged_model,
+    initialize_logged_model,
+    last_logged_model,
+    log_model_params,
+    log_outputs,
+    search_logged_models,
+    set_active_model,
+    set_logged_model_tags,
+)
+
+__all__ += [
+    "ActiveModel",
+    "clear_active_model",
+    "delete_logged_model_tag",
+    "finalize_logged_model",
+    "get_active_model_id",
+    "get_logged_model",
+    "initialize_logged_model",
+    "last_logged_model",
+    "log_model_params",
+    "log_outputs",
+    "search_logged_models",
+    "set_active_model",
+    "set_logged_model_tags",
 ]
