@@ -251,6 +251,12 @@ def _accepts(function: Callable[..., Any], name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+def _logged_models_api(client: Any) -> Any:
+    """The client's logged-model methods, or its store's (same names and parameters) while
+    the client does not have them."""
+    return client if hasattr(client, "create_logged_model") else client._store
+
+
 def log_model(
     save_model: Callable[..., Any],
     *args: Any,
@@ -291,11 +297,12 @@ def log_model(
     run = fluent.active_run()
     run_id = run.info.run_id if run else None
     client = fluent._client()
+    api = _logged_models_api(client)
     if model_id is not None:
-        logged = client.get_logged_model(model_id)
+        logged = api.get_logged_model(model_id)
     else:
         experiment_id = run.info.experiment_id if run else fluent._resolve_experiment_id()
-        logged = client.create_logged_model(
+        logged = api.create_logged_model(
             experiment_id,
             name=name,
             source_run_id=run_id,
@@ -316,11 +323,11 @@ def log_model(
             repo = get_artifact_repository(logged.artifact_location, client.tracking_uri)
             repo.log_artifacts(local, None)
         if run_id is not None:
-            client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step)])
-        logged = client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+            api.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step)])
+        logged = api.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
     except BaseException:
         with contextlib.suppress(Exception):
-            client.finalize_logged_model(logged.model_id, LoggedModelStatus.UPLOAD_FAILED)
+            api.finalize_logged_model(logged.model_id, LoggedModelStatus.UPLOAD_FAILED)
         raise
     info = ModelInfo.from_model(
         model,
@@ -338,4 +345,20 @@ def log_model(
             info.model_uri, registered_model_name, await_registration_for=await_registration_for
         )
         info.registered_model_version = int(version.version)
+        _tag_model_versions(api, logged.model_id, version.name, str(version.version))
     return info
+
+
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
+def _tag_model_versions(api: Any, model_id: str, name: str, version: str) -> None:
+    """Record the registered version on the logged model, as MLflow 3 does (idempotent)."""
+    import json
+
+    current = api.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
+    entries = json.loads(current) if current else []
+    entry = {"name": name, "version": version}
+    if entry not in entries:
+        entries.append(entry)
+        api.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})

@@ -2,8 +2,8 @@
 
 Local paths (and ``file://`` URIs) are used where they are, without a copy. ``runs:/<run>/<name>``
 resolves to the logged model of that name the run produced (MLflow 3), else to the run's
-artifacts; every other URI (``models:/…``, ``s3://…``, ``mlflow-artifacts:/…``) is downloaded
-through ``trackline.artifacts.download_artifacts``.
+artifacts; every other URI (``models:/…`` in all its forms, ``s3://…``,
+``mlflow-artifacts:/…``) is resolved and downloaded by ``trackline.artifacts``.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ def _logged_model_location(run_id: str, name: str, tracking_uri: str | None) -> 
     run = client.get_run(run_id)
     outputs = getattr(run, "outputs", None)
     model_ids = [o.model_id for o in getattr(outputs, "model_outputs", ()) or ()]
+    get_logged_model = getattr(client, "get_logged_model", None) or client._store.get_logged_model
     for model_id in model_ids:
         try:
-            logged = client.get_logged_model(model_id)
+            logged = get_logged_model(model_id)
         except TracklineException:
             continue
         if logged.name == name:
@@ -61,22 +62,7 @@ def resolve_model_uri(model_uri: str, tracking_uri: str | None = None) -> str:
                 location = None
             if location:
                 return location.rstrip("/") + ("/" + rest if rest else "")
-    if model_uri.startswith("models:/m-"):
-        location = _logged_model_by_id(model_uri, tracking_uri)
-        if location:
-            return location
     return model_uri
-
-
-def _logged_model_by_id(model_uri: str, tracking_uri: str | None) -> str | None:
-    from trackline.tracking.client import TracklineClient
-
-    model_id, _, rest = model_uri[len("models:/") :].partition("/")
-    try:
-        logged = TracklineClient(tracking_uri).get_logged_model(model_id)
-    except (AttributeError, NotImplementedError):
-        return None
-    return logged.artifact_location.rstrip("/") + ("/" + rest if rest else "")
 
 
 def download_model(

@@ -160,3 +160,23 @@ def test_dataframe_input_to_csv_model(tmp_path, iris):
     assert loaded.metadata.metadata == {"team": "a"}
     records = X[:3].to_dict(orient="records")
     assert (loaded.predict(pd.DataFrame(records)) == model.predict(X[:3])).all()
+
+
+def test_the_issue_story_log_then_load_by_uri(sqlite_tracking, iris):
+    from sklearn.ensemble import RandomForestClassifier
+
+    _, X, y = iris
+    with sqlite_tracking.start_run() as run:
+        model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+        info = trackline.sklearn.log_model(
+            model,
+            name="model",
+            input_example=X[:5],
+            skops_trusted_types=["sklearn.tree._tree.Tree"],
+        )
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/model"):
+        loaded = trackline.pyfunc.load_model(uri)
+        assert (loaded.predict(X) == model.predict(X)).all()
+    assert (trackline.sklearn.load_model(info.model_uri).predict(X) == model.predict(X)).all()
+    assert info.flavors["sklearn"]["serialization_format"] == "skops"
+    assert info.signature.inputs.input_names() == list(X.columns)
