@@ -112,7 +112,18 @@ def register_flavors(register: Register[FlavorSpec]) -> None:
     """Offer model flavors; each becomes ``trackline.<name>`` for users.
 
     ``FlavorSpec(name="sklearn", module="trackline_sklearn.flavor")``: the module provides
-    ``save_model``, ``log_model`` and ``load_model`` (and ``autolog`` if the plugin has one).
+    ``save_model``, ``log_model`` and ``load_model`` (and ``autolog`` if the plugin has one),
+    and ``_load_pyfunc(path)`` returning an object with ``predict(data, params=None)``.
+    ``trackline.pyfunc.load_model`` calls it for models whose ``python_function`` flavor has
+    ``loader_module: mlflow.<name>`` (MLflow's name, which flavors write so that MLflow loads
+    their models too) or ``trackline.<name>``. Build the module on
+    ``trackline.models.flavor`` (docs/models.md shows a whole flavor).
+
+    Example::
+
+        @hookimpl
+        def register_flavors(register):
+            register(FlavorSpec(name="sklearn", module="trackline_sklearn.flavor"))
     """
 
 
