@@ -384,5 +384,5 @@ def test_unknown_route_is_404(client):
     assert client.get(API + "/nonexistent").status_code == 404
 
 
-def test_logged_models_search_is_an_empty_page(client):
+def test_logged_models_search_of_an_empty_experiment_is_an_empty_page(client):
     assert ok(post(client, "/logged-models/search", {"experiment_ids": ["0"]})) == {}

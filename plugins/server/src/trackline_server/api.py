@@ -14,10 +14,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from trackline import __version__
-from trackline.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+from trackline.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelInput,
+    Metric,
+    Param,
+    RunTag,
+)
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 
-from trackline_server import registry_api, ui_api
+from trackline_server import logged_models_api, registry_api, ui_api
 from trackline_server.artifacts import (
     RunArtifacts,
     check_local_location,
@@ -208,8 +216,12 @@ def log_batch(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_inputs(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    # Model inputs belong to logged models, which this server does not store yet.
-    ctx.store.log_inputs(req["run_id"], [_dataset_input(d) for d in req.get("datasets", ())])
+    datasets = [_dataset_input(d) for d in req.get("datasets", ())]
+    models = [LoggedModelInput(m["model_id"]) for m in req.get("models", ())]
+    if datasets or not models:
+        ctx.store.log_inputs(req["run_id"], datasets)
+    if models:  # logged models the run used (Run.inputs.model_inputs)
+        ctx.store.log_model_inputs(req["run_id"], models)
     return {}
 
 
@@ -223,12 +235,6 @@ def search_runs(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
         page_token=req.get("page_token"),
     )
     return paged("runs", page)
-
-
-def search_logged_models(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    # Logged models are not stored yet, so no run has any. MLflow 3 clients search them
-    # while listing a run's artifacts; an empty page keeps that working.
-    return {}
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -584,7 +590,7 @@ TRACKING_ROUTES: tuple[Route, ...] = (
         (
             RUN_ID,
             F("datasets", "DatasetInput", repeated=True),
-            F("models", "ModelInput", repeated=True, doc="accepted and ignored"),
+            F("models", "ModelInput", repeated=True, doc="logged models used by the run"),
         ),
     ),
     Route(
@@ -601,20 +607,6 @@ TRACKING_ROUTES: tuple[Route, ...] = (
             F("page_token"),
         ),
         (F("runs", "Run", repeated=True), F("next_page_token")),
-    ),
-    Route(
-        "SearchLoggedModels",
-        ("POST",),
-        "/logged-models/search",
-        search_logged_models,
-        (
-            F("experiment_ids", repeated=True),
-            F("filter"),
-            F("max_results", "int32"),
-            F("page_token"),
-        ),
-        (F("next_page_token"),),
-        summary="Always an empty page: logged models are not stored yet.",
     ),
     # metrics
     Route(
@@ -790,6 +782,11 @@ TRACKING_ROUTES: tuple[Route, ...] = (
 )
 
 # Each area of the API keeps its routes in its own module; this is the one place they meet.
-ROUTES: tuple[Route, ...] = (*TRACKING_ROUTES, *ui_api.ROUTES, *registry_api.ROUTES)
+ROUTES: tuple[Route, ...] = (
+    *TRACKING_ROUTES,
+    *ui_api.ROUTES,
+    *registry_api.ROUTES,
+    *logged_models_api.ROUTES,
+)
 
 __all__ = ["ROUTES", "Context", "Route", "json_response"]

@@ -100,6 +100,12 @@ def _endpoint(route: Route, ctx: Context) -> Callable[[Request], Any]:
     async def rpc(request: Request) -> Response:
         try:
             raw_params, from_query = await read_params(request, ctx.config.max_request_body)
+            if request.path_params:  # /logged-models/{model_id}: the URL names the resource
+                path_values = request.path_params
+                raw_params = {
+                    **raw_params,
+                    **({k: [v] for k, v in path_values.items()} if from_query else path_values),
+                }
             message = parse_message(route.request, raw_params, query=from_query)
             result = await run_in_threadpool(route.handler, ctx, message)
             return json_response(result)

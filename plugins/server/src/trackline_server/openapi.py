@@ -64,13 +64,17 @@ def _query_parameters(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
     ]
 
 
+def path_parameters(path: str) -> list[str]:
+    """Names of the ``{name}`` / ``{name:converter}`` parameters of a route path."""
+    return re.findall(r"\{(\w+)(?::\w+)?\}", path)
+
+
 def _operation(route: Any) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": route.name, "summary": route.summary or route.name}
-    params = []
-    if "{path:path}" in route.path:
-        params.append(
-            {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
-        )
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in path_parameters(route.path)
+    ]
     responses: dict[str, Any] = {
         code: {
             "description": text,
@@ -99,16 +103,18 @@ def build_openapi(routes: Any, static_prefix: str = "") -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         for path in route.paths(static_prefix):
-            doc_path = re.sub(r"\{(\w+):path\}", r"{\1}", path)
+            doc_path = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+            in_path = set(path_parameters(route.path))
+            fields = tuple(f for f in route.request if f.name not in in_path)
             for method in route.methods:
                 op = _operation(route)
                 params = op.pop("_params")
                 if method == "GET":
-                    params += _query_parameters(route.request)
-                elif route.request and route.kind == "rpc":
+                    params += _query_parameters(fields)
+                elif fields and route.kind == "rpc":
                     op["requestBody"] = {
                         "required": True,
-                        "content": {"application/json": {"schema": message_schema(route.request)}},
+                        "content": {"application/json": {"schema": message_schema(fields)}},
                     }
                 elif method == "PUT":
                     op["requestBody"] = {
