@@ -64,10 +64,6 @@ def test_predict_errors(column_model, tmp_path):
     assert "missing input column" in result.output
     result = invoke("models", "predict", "-m", str(tmp_path / "none"), "-i", str(bad), code=1)
     assert "does not exist" in result.output
-    result = invoke(
-        "models", "predict", "-m", column_model, "-i", str(bad), "--env-manager", "uv", code=2
-    )
-    assert "--env-manager uv is not supported yet" in result.output
 
 
 def _free_port() -> int:

@@ -1,12 +1,15 @@
 """``trackline models serve`` and ``trackline models predict``: MLflow's options.
 
-Only ``--env-manager local`` is implemented: the model runs in the current environment.
-Starlette and uvicorn are imported when ``serve`` runs, pandas when a payload is parsed.
+``--env-manager local`` (the default) runs the model in the current environment;
+``virtualenv`` and ``uv`` build an isolated environment from the model's requirements (see
+``trackline_serving.environment``) and run the same command inside it. Starlette and uvicorn
+are imported when ``serve`` runs, pandas when a payload is parsed.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -16,12 +19,24 @@ ENV_MANAGERS = ("local", "virtualenv", "uv", "conda")
 
 
 def _check_env_manager(env_manager: str) -> None:
-    if env_manager != "local":
+    if env_manager == "conda":
         raise click.UsageError(
-            f"--env-manager {env_manager} is not supported yet: trackline serves models in the "
-            "current environment only (--env-manager local). Install the model's "
-            "requirements.txt here first."
+            "--env-manager conda is not supported for models yet; use local, virtualenv or uv."
         )
+
+
+def _run_isolated(model_uri: str, env_manager: str, command: list[str]) -> None:
+    """Build the model's environment and run ``trackline models <command>`` inside it."""
+    from trackline.models.uri import download_model
+
+    from trackline_serving.environment import executable, prepare
+
+    local = download_model(model_uri)
+    environment = prepare(local, env_manager)
+    args = [executable(environment, "trackline"), "models", *command, "-m", local]
+    args += ["--env-manager", "local"]
+    result = subprocess.run(args, env=environment.command_environment())
+    sys.exit(result.returncode)
 
 
 def _env_manager_option(func: Any) -> Any:
@@ -30,7 +45,8 @@ def _env_manager_option(func: Any) -> Any:
         type=click.Choice(ENV_MANAGERS),
         default="local",
         show_default=True,
-        help="Where the model runs; only 'local' (this Python environment) is implemented.",
+        help="Where the model runs: 'local' (this Python environment), or an isolated "
+        "'virtualenv' / 'uv' environment built from the model's requirements.",
     )(func)
 
 
@@ -69,7 +85,11 @@ def serve(
     install_mlflow: bool,
 ) -> None:
     """Serve the model over HTTP: /ping, /health, /version and POST /invocations."""
-    _check_env_manager("local" if no_conda else env_manager)
+    env_manager = "local" if no_conda else env_manager
+    _check_env_manager(env_manager)
+    if env_manager != "local":
+        options = ["-p", str(port), "-h", host, "-t", str(timeout), "-w", str(workers)]
+        _run_isolated(model_uri, env_manager, ["serve", *options])
     from trackline.models.uri import download_model
 
     # Download once here, so that every worker loads the same local copy.
@@ -126,9 +146,17 @@ def predict(
     pip_requirements_override: str | None,
 ) -> None:
     """Score the input with the model offline; writes {"predictions": ...} JSON."""
-    _check_env_manager("local" if no_conda else env_manager)
+    env_manager = "local" if no_conda else env_manager
+    _check_env_manager(env_manager)
     if pip_requirements_override:
-        raise click.UsageError("--pip-requirements-override needs an env manager; not supported.")
+        raise click.UsageError("--pip-requirements-override is not supported.")
+    if env_manager != "local":
+        options = ["-t", content_type]
+        if input_path is not None:
+            options += ["-i", os.path.abspath(input_path)]
+        if output_path is not None:
+            options += ["-o", os.path.abspath(output_path)]
+        _run_isolated(model_uri, env_manager, ["predict", *options])
     from trackline.pyfunc import load_model
 
     from trackline_serving.payload import (
