@@ -127,13 +127,11 @@ def test_separate_registry_store_uri(make_client, tmp_path: Path):
     client = make_client(registry_store_uri=f"sqlite:///{registry_db}")
     assert client.post(f"{API}/registered-models/create", json={"name": "x"}).status_code == 200
     assert registry_db.exists()
-    from trackline_sql.registry import SqlRegistryStore
+    # The backend store's own database holds no registered model.
+    import trackline
 
-    main = SqlRegistryStore(f"sqlite:///{tmp_path / 'trackline.db'}")
-    try:
-        assert list(main.search_registered_models()) == []
-    finally:
-        main.close()
+    main_db = f"sqlite:///{tmp_path / 'trackline.db'}"
+    assert list(trackline.MlflowClient(main_db, main_db).search_registered_models()) == []
 
 
 @pytest.mark.parametrize(
