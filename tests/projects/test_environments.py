@@ -171,3 +171,25 @@ def test_conda_manager_without_conda_says_so_before_creating_a_run(tracking, tmp
     with pytest.raises(ExecutionException, match="needs conda, which was not found"):
         run(str(project), entry_point="run.py")  # conda.yaml -> conda by default, as MLflow
     assert tracking.search_runs(search_all_experiments=True, output_format="list") == []
+
+
+def test_local_requirements_are_part_of_the_hash(env_project, tmp_path, write_files):
+    from trackline.projects.environments import specification_hash
+
+    spec = PythonEnvSpec.from_yaml(str(env_project / "python_env.yaml"))
+    identity = {"manager": "virtualenv", "python": PYTHON}
+    before = specification_hash(identity, spec, str(env_project))
+    assert specification_hash(identity, spec, str(env_project)) == before  # stable
+    # The same line in another project names another wheel: another environment.
+    other = tmp_path / "other-project"
+    _write_wheel(other / "wheels")
+    assert specification_hash(identity, spec, str(other)) != before
+    # A wheel rebuilt in place is new content.
+    _write_wheel(env_project / "wheels", value=43)
+    os.utime(env_project / "wheels" / "tinypkg-0.1-py3-none-any.whl", ns=(1, 1))
+    assert specification_hash(identity, spec, str(env_project)) != before
+    # Index requirements are identified by their text alone.
+    plain = PythonEnvSpec(python=PYTHON, dependencies=("requests==2.31", "git+https://h/r.git"))
+    assert specification_hash(identity, plain, str(env_project)) == specification_hash(
+        identity, plain, str(other)
+    )

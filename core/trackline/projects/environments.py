@@ -32,7 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -323,6 +323,32 @@ def _referenced_files(lines: tuple[str, ...], base_dir: str) -> dict[str, str]:
     return contents
 
 
+def _local_requirements(lines: tuple[str, ...], base_dir: str) -> dict[str, list[Any]]:
+    """Where local requirements (``./pkg``, ``/x.whl``, ``file:…``) are, their size and time.
+
+    The same line in two projects can name two different folders or wheels, and a wheel
+    rebuilt in place is new content: both must give another environment.
+    """
+    found: dict[str, list[Any]] = {}
+    for line in lines:
+        target = line.strip()
+        if target.startswith("-e "):
+            target = target[3:].strip()
+        if target.startswith("file:"):
+            target = "/" + target[len("file:") :].lstrip("/")
+        elif target.startswith("-") or "://" in target or "@" in target:
+            continue  # an option, a URL or a direct reference: its text is its identity
+        if not target.startswith((".", "/", "~")) and os.sep not in target:
+            continue
+        path = os.path.abspath(os.path.join(base_dir, os.path.expanduser(target)))
+        try:
+            status = os.stat(path)
+            found[line] = [path, status.st_size, status.st_mtime_ns]
+        except OSError:
+            found[line] = [path, None, None]
+    return found
+
+
 def specification_hash(identity: dict[str, Any], spec: PythonEnvSpec, base_dir: str) -> str:
     """A stable hash of everything that decides what an environment contains."""
     lines = spec.build_dependencies + spec.dependencies
@@ -331,6 +357,7 @@ def specification_hash(identity: dict[str, Any], spec: PythonEnvSpec, base_dir: 
         "build_dependencies": list(spec.build_dependencies),
         "dependencies": list(spec.dependencies),
         "files": _referenced_files(lines, base_dir),
+        "local": _local_requirements(lines, base_dir),
         "platform": sys.platform,
     }
     encoded = json.dumps(payload, sort_keys=True).encode()
@@ -371,7 +398,7 @@ def _cached(
     root: str,
     spec: PythonEnvSpec,
     identity: dict[str, Any],
-    build: Any,
+    build: Callable[[str], None],
 ) -> Environment:
     manager = identity["manager"]
     digest = specification_hash(identity, spec, project.directory)
