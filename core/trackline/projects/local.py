@@ -81,6 +81,7 @@ class LocalBackend(backends.AbstractBackend):
             extra_tags={ENV_TAG: env_manager},
         )
         run_id = run.info.run_id
+        experiment_id = run.info.experiment_id  # an existing run (run_id=) keeps its own
         try:
             environment = prepare_environment(project, env_manager)
             scratch = tempfile.mkdtemp(prefix=f"trackline-run-{run_id}-", dir=_made(storage_dir))
@@ -91,7 +92,10 @@ class LocalBackend(backends.AbstractBackend):
             }
             logger.info("=== Running command '%s' in run with ID '%s' ===", command, run_id)
             return _launch(run_id, command, fetched.work_dir, variables, scratch, tracking_uri)
-        except Exception as exc:
+        except BaseException as exc:  # Ctrl-C during a long build too: never leave it RUNNING
+            if not isinstance(exc, Exception):
+                end_project_run(run_id, "KILLED", "interrupted", tracking_uri)
+                raise
             end_project_run(run_id, "FAILED", str(exc), tracking_uri)
             if isinstance(exc, ExecutionException):
                 raise
