@@ -65,7 +65,13 @@ def test_register_model_from_a_run_alias_and_download(mlflow, client, server, un
     from_run = client.search_model_versions(f"run_id = '{run_id}'")
     assert [(v.name, str(v.version)) for v in from_run] == [(name, "1")]
     # models:/ URIs of every registry form download the version's files.
-    for uri in (f"models:/{name}/1", f"models:/{name}@champion", f"models:/{name}/latest"):
+    client.transition_model_version_stage(name, "1", "Staging")
+    for uri in (
+        f"models:/{name}/1",
+        f"models:/{name}@champion",
+        f"models:/{name}/latest",
+        f"models:/{name}/Staging",
+    ):
         local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "dl")))
         assert (local / "weights.txt").read_text() == "42", uri
     assert client.get_model_version_download_uri(name, "1") == mv.source

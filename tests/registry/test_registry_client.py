@@ -207,3 +207,17 @@ def test_runs_uri_of_a_logged_model_registers_the_logged_model(tracking_uri):
         logged.model_id,
         run.info.run_id,
     )
+
+
+class Broken:
+    @hookimpl
+    def registry_changed(self, event):
+        raise ValueError("notifier down")
+
+
+def test_a_failing_notification_does_not_fail_the_change(tracking_uri, register_plugin):
+    register_plugin(Broken(), name="broken")
+    client = trackline.MlflowClient()
+    with pytest.warns(RuntimeWarning, match="notifier down"):
+        client.create_registered_model("still-created")
+    assert client.get_registered_model("still-created").name == "still-created"
