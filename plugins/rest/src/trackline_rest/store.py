@@ -32,6 +32,7 @@ from trackline.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, AbstractTrackin
 from trackline.validation import validate_batch
 
 from trackline_rest.http import HttpClient, HttpConfig, raise_for_error, redact
+from trackline_rest.logged_models import RestLoggedModelsMixin
 
 API_PREFIX = "/api/2.0/mlflow"
 # The page size MLflow's client uses to fetch a whole metric history.
@@ -42,7 +43,7 @@ def _tags(tags: Sequence[RunTag]) -> list[dict[str, Any]]:
     return [t.to_dict() for t in tags]
 
 
-class RestTrackingStore(AbstractTrackingStore):
+class RestTrackingStore(RestLoggedModelsMixin, AbstractTrackingStore):
     """A tracking server reached at ``store_uri`` (``http(s)://host[:port][/prefix]``).
 
     ``default_artifact_root`` is unused: the server decides where artifacts go.
