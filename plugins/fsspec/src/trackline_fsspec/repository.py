@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -74,7 +75,10 @@ class FsspecArtifactRepository(ArtifactRepository):
         # tracking_uri is part of the factory contract; file systems do not need it.
         super().__init__(artifact_uri)
         self._store = _open_store(artifact_uri, storage_options)
-        self.fs: AbstractFileSystem = self._store.fs
+        self._fs: AbstractFileSystem = self._store.fs
+        self._per_thread = threading.local() if self._store.per_thread else None
+        if self._per_thread is not None:
+            self._per_thread.fs = self._fs  # the creating thread keeps the first connection
         self.root = self._store.root
         self._local = isinstance(self.fs, LocalFileSystem)
         self._by_rename = self._store.publish_by_rename and not self._local
@@ -87,6 +91,23 @@ class FsspecArtifactRepository(ArtifactRepository):
         return f"{type(self).__name__}({mask_uri(self.artifact_uri)!r})"
 
     # -- plumbing ------------------------------------------------------------------------------
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        """The file system; one per thread for clients that hold a single connection."""
+        if self._per_thread is None:
+            return self._fs
+        fs = getattr(self._per_thread, "fs", None)
+        if fs is None:
+            fs = self._per_thread.fs = self._store.reconnect()  # type: ignore[misc]
+        return fs
+
+    @fs.setter
+    def fs(self, value: AbstractFileSystem) -> None:
+        if self._per_thread is None:
+            self._fs = value
+        else:
+            self._per_thread.fs = value
 
     def _errors(self, action: str, path: str) -> Any:
         """Remote errors become TracklineException; local OSErrors already name the path."""
@@ -101,8 +122,8 @@ class FsspecArtifactRepository(ArtifactRepository):
 
     def _reconnect(self) -> None:
         # Clients holding one connection (FTP, SFTP) cannot go on after it broke.
-        if self._store.reconnect is not None and self._by_rename:
-            self.fs = self._store.fs = self._store.reconnect()
+        if self._store.reconnect is not None:
+            self.fs = self._store.reconnect()
 
     def _parallel(self, jobs: list[Callable[[], None]]) -> None:
         """Run ``jobs`` on the store's worker count; the first error cancels the rest."""
@@ -155,6 +176,11 @@ class FsspecArtifactRepository(ArtifactRepository):
             for remote_dir in empty_dirs:
                 with self._errors("create the folder", remote_dir):
                     self.fs.makedirs(self._full(remote_dir), exist_ok=True)
+        if not self._local and self._has_folders():
+            # Create each folder once, before the parallel uploads race to create it.
+            for parent in sorted({posixpath.dirname(remote) for _, remote in files} - {""}):
+                with self._errors("create the folder", parent):
+                    self._make_parent(self._full(posixpath.join(parent, "x")))
         total = sum(os.path.getsize(local) for local, _ in files)
         with Progress(total, f"Uploading {len(files)} files") as progress:
             self._parallel(
@@ -171,6 +197,11 @@ class FsspecArtifactRepository(ArtifactRepository):
         if self._local:
             self._make_parent(target)
             _atomic_local_write(target, lambda tmp: _write_bytes(tmp, data))
+            return
+        if self._store.scheme in ("wasbs", "abfss"):
+            # adlfs's pipe_file parses the blob name as a URL, so a first folder named
+            # like "a [1]" fails as an IPv6 host; its put_file does not: go through a file.
+            super().log_bytes(data, remote)
             return
         with self._errors("upload", remote):
             self._make_parent(target)
@@ -249,7 +280,15 @@ class FsspecArtifactRepository(ArtifactRepository):
         # stores have no folders (and s3fs's makedirs would create a missing bucket).
         parent = posixpath.dirname(target)
         if parent and self._has_folders():
-            self.fs.makedirs(parent, exist_ok=True)
+            for attempt in range(3):
+                try:
+                    self.fs.makedirs(parent, exist_ok=True)
+                    return
+                except Exception:
+                    # Another writer created a folder of the chain between our check and
+                    # our mkdir (FTP then says "550 File exists"): look again.
+                    if self._local or attempt == 2:
+                        raise
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -263,6 +302,14 @@ class FsspecArtifactRepository(ArtifactRepository):
                 self._check_container()
                 return []
             own_name = self._norm(listed)
+            if (
+                rel
+                and len(entries) == 1
+                and entries[0].get("type") == "file"
+                and self._norm(entries[0]["name"]).rsplit("/", 1)[-1] == posixpath.basename(rel)
+                and self._is_file(listed)
+            ):
+                return []  # some servers (FTP) list a file as a folder holding itself
             infos = []
             for entry in entries:
                 name = self._norm(entry["name"])
@@ -347,7 +394,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         prefix = self._norm(base).rstrip("/") + "/"
         with self._errors("list", remote_dir or "/"):
             try:
-                found = self._retrying(lambda: self.fs.find(base, withdirs=True, detail=True))
+                found = self._retrying(lambda: _find(self.fs, base))
             except (FileNotFoundError, NotADirectoryError):
                 return [], []
         for name, entry in found.items():
@@ -368,8 +415,9 @@ class FsspecArtifactRepository(ArtifactRepository):
         source = self._full(rel)
 
         def get(tmp: str) -> None:
-            callback = progress.callback() if progress is not None else None
-            kwargs = {"callback": callback} if callback is not None else {}
+            kwargs = dict(self._store.download_kwargs)
+            if progress is not None:
+                kwargs["callback"] = progress.callback()
             self._retrying(lambda: self.fs.get_file(source, tmp, **kwargs))
             if os.path.isdir(tmp):  # get_file of a folder makes a folder, not an error
                 os.rmdir(tmp)
@@ -416,12 +464,14 @@ class FsspecArtifactRepository(ArtifactRepository):
             # Everything: empty the root but keep the folder itself, which may carry
             # permissions or be a mount point someone else set up.
             try:
-                names = self.fs.ls(self.root, detail=False)
+                entries = self.fs.ls(self.root, detail=True)
             except (FileNotFoundError, NotADirectoryError):
                 return
-            for name in names:
-                if self._norm(name) != self._norm(self.root):
-                    self._remove(name)
+            own_name = self._norm(self.root)
+            for entry in entries:
+                name = self._norm(entry["name"])
+                if name != own_name:
+                    self._remove(self._full(name.rsplit("/", 1)[-1]))
 
     def _remove(self, target: str) -> None:
         try:
@@ -438,7 +488,10 @@ class FsspecArtifactRepository(ArtifactRepository):
         ``fs.rm`` expands ``*``, ``?`` and ``[...]``, so deleting ``data[1].txt`` would also
         delete ``data1.txt``. ``find`` lists literally, and files are removed one by one.
         """
-        found = self.fs.find(target, withdirs=True, detail=True)
+        if self._has_folders() and self._is_file(target):
+            self.fs.rm_file(target)  # FTP cannot list a file as if it were a folder
+            return
+        found = _find(self.fs, target)
         if not found:
             raise FileNotFoundError(target)
         dirs = [name for name, info in found.items() if info.get("type") == "directory"]
@@ -447,7 +500,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         for name in sorted(dirs, key=len, reverse=True):  # deepest first
             # Object stores have no folders to remove; file systems with folders do.
             with suppress(OSError):
-                self.fs.rmdir(name)
+                _rmdir(self.fs, name)
 
     # -- paths ---------------------------------------------------------------------------------
 
@@ -480,6 +533,27 @@ def _open_store(artifact_uri: str, storage_options: dict[str, Any]) -> Store:
         return opener(artifact_uri)
     fs, root = url_to_fs(artifact_uri, **storage_options)
     return Store(fs, root.rstrip("/"), scheme)
+
+
+def _find(fs: AbstractFileSystem, path: str) -> dict[str, dict[str, Any]]:
+    """Everything below ``path`` (folders too) by name; adlfs answers a list for a file."""
+    found = fs.find(path, withdirs=True, detail=True)
+    if isinstance(found, dict):
+        return found
+    return {entry["name"]: entry for entry in found if isinstance(entry, dict)} or {
+        name: fs.info(name) for name in found if isinstance(name, str)
+    }
+
+
+def _rmdir(fs: AbstractFileSystem, path: str) -> None:
+    """Remove an empty folder; sshfs has only the async ``_rmdir`` (its ``rmdir`` is the
+    base class's no-op)."""
+    if getattr(fs, "async_impl", False) and "_rmdir" in type(fs).__dict__:
+        from fsspec.asyn import sync
+
+        sync(fs.loop, fs._rmdir, path)
+    else:
+        fs.rmdir(path)
 
 
 def _checked_join(directory: str, name: str) -> str:

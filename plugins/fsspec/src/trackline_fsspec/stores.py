@@ -52,10 +52,13 @@ class Store:
     publish_by_rename: bool = False
     # Parallel transfers of many files; 1 where the client holds a single connection.
     max_workers: int = 8
-    # Extra keyword arguments of every upload (``put_file``) call.
+    # Extra keyword arguments of every upload (``put_file``) and download (``get_file``).
     upload_kwargs: dict[str, Any] = field(default_factory=dict)
+    download_kwargs: dict[str, Any] = field(default_factory=dict)
     # Makes a fresh file system after a broken connection (``None``: retry on the same).
     reconnect: Callable[[], Any] | None = None
+    # The client is not thread-safe: each thread uses its own (made by ``reconnect``).
+    per_thread: bool = False
 
 
 def require(module: str, extra: str) -> Any:
@@ -156,11 +159,17 @@ def open_s3(uri: str) -> Store:
             # Other processes (server workers, clients) write the same bucket: never answer
             # a listing from a cache.
             use_listings_cache=False,
-            skip_instance_cache=True,
         )
 
     root = f"{bucket}/{key}" if key else bucket
-    return Store(make(), root, "s3", upload_kwargs=upload_kwargs, reconnect=make)
+    # HTTP clients reconnect by themselves: no reconnect hook.
+    return Store(
+        make(),
+        root,
+        "s3",
+        upload_kwargs=upload_kwargs,
+        download_kwargs={"chunksize": S3_PART_SIZE},
+    )
 
 
 # -- Azure ------------------------------------------------------------------------------------
@@ -193,12 +202,10 @@ def open_azure(uri: str) -> Store:
         options["timeout"] = seconds
 
     def make() -> Any:
-        return adlfs.AzureBlobFileSystem(
-            **options, use_listings_cache=False, skip_instance_cache=True
-        )
+        return adlfs.AzureBlobFileSystem(**options, use_listings_cache=False)
 
     root = f"{container}/{key}" if key else container
-    return Store(make(), root, scheme, reconnect=make)
+    return Store(make(), root, scheme)
 
 
 # -- Google Cloud Storage ---------------------------------------------------------------------
@@ -219,10 +226,10 @@ def open_gcs(uri: str) -> Store:
         options["timeout"] = seconds
 
     def make() -> Any:
-        return gcsfs.GCSFileSystem(**options, use_listings_cache=False, skip_instance_cache=True)
+        return gcsfs.GCSFileSystem(**options, use_listings_cache=False)
 
     root = f"{bucket}/{key}" if key else bucket
-    return Store(make(), root, "gs", reconnect=make)
+    return Store(make(), root, "gs")
 
 
 # -- FTP --------------------------------------------------------------------------------------
@@ -249,11 +256,13 @@ def open_ftp(uri: str) -> Store:
         options["timeout"] = seconds
 
     def make() -> Any:
-        return FTPFileSystem(**options, skip_instance_cache=True)
+        return FTPFileSystem(**options, use_listings_cache=False, skip_instance_cache=True)
 
     root = "/" + _path(uri, parts)
-    # One FTP connection carries one transfer at a time.
-    return Store(make(), root.rstrip("/") or "/", "ftp", True, 1, reconnect=make)
+    # One FTP connection carries one transfer at a time: each thread gets its own.
+    store = Store(_connect(make, uri), root.rstrip("/") or "/", "ftp", True, 4, reconnect=make)
+    store.per_thread = True
+    return store
 
 
 # -- SFTP -------------------------------------------------------------------------------------
