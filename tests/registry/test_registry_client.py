@@ -4,6 +4,7 @@ real SQLite store (trackline-sql)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import trackline
@@ -139,8 +140,9 @@ def test_registry_events_fire_and_a_plugin_can_veto(tracking_uri, register_plugi
     ]
 
 
-def test_cli_registry_commands(tracking_uri):
+def test_cli_registry_commands(tracking_uri, tmp_path):
     runner = CliRunner()
+    dst = tmp_path / "dst"
 
     def run(*args: str):
         result = runner.invoke(cli, ["registry", *args])
@@ -155,8 +157,17 @@ def test_cli_registry_commands(tracking_uri):
     assert code == 0 and "clim" in out and "champion=v1" in out
     code, out = run("set-alias", "-n", "clim", "-a", "v1", "-v", "1")
     assert code == 1 and "reserved" in out
+    with trackline.start_run() as model_run:
+        trackline.log_text("w", "model/weights.txt")
+    assert run("create-version", "-n", "clim", "-s", f"runs:/{model_run.info.run_id}/model")[0] == 0
+    assert run("set-alias", "-n", "clim", "-a", "local", "-v", "2")[0] == 0
+    code, out = run("download", "-m", "models:/clim@local", "-d", str(dst))
+    assert code == 0, out
+    assert (Path(out.strip()) / "weights.txt").read_text() == "w"
     assert run("delete-alias", "-n", "clim", "-a", "champion")[0] == 0
     assert run("delete-version", "-n", "clim", "-v", "1")[0] == 0
+    code, out = run("versions", "-n", "clim")
+    assert code == 0 and "local" in out and "\n1 " not in out
     assert run("delete", "-n", "clim")[0] == 0
     code, out = run("versions", "-n", "clim")
     assert code == 1 and "not found" in out
