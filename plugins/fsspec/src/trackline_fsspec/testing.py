@@ -8,7 +8,6 @@ repositories.
 * ``moto_s3()`` — moto's S3 API server (``moto[server]``);
 * ``azurite_blob()`` — Azurite's Blob service (npm ``azurite``; ``AZURITE_BLOB`` names the
   executable, else ``plugins/fsspec/.azurite/node_modules/.bin/azurite-blob``);
-* ``gcs_emulator()`` — ``gcp-storage-emulator`` (PyPI);
 * ``ftp_server(root)`` — pyftpdlib with a user and password;
 * ``sftp_server(root)`` — an asyncssh SFTP server chrooted to ``root``, with password login
   and a ``known_hosts`` file holding its host key.
@@ -70,24 +69,24 @@ def _wait_for_port(process: subprocess.Popen, port: int, what: str, seconds: flo
 
 
 @contextmanager
-def _process(args: list[str], port: int, what: str, **kwargs: object) -> Iterator[None]:
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **kwargs)  # type: ignore[call-overload]
-    try:
+def _process(args: list[str], port: int, what: str) -> Iterator[None]:
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_for_port(process, port, what)
-        except RuntimeError as exc:
-            log.seek(0)
-            raise RuntimeError(f"{exc}:\n{log.read().decode(errors='replace')[-2000:]}") from None
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            try:
+                _wait_for_port(process, port, what)
+            except RuntimeError as exc:
+                log.seek(0)
+                output = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"{exc}:\n{output}") from None
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _bin(name: str) -> str:
@@ -155,21 +154,6 @@ def azurite_blob() -> Iterator[Server]:
                 f"AccountKey={AZURITE_KEY};BlobEndpoint={endpoint};"
             )
             yield Server(endpoint, port, env={"AZURE_STORAGE_CONNECTION_STRING": connection_string})
-
-
-# -- GCS --------------------------------------------------------------------------------------
-
-
-@contextmanager
-def gcs_emulator() -> Iterator[Server]:
-    executable = _bin("gcp-storage-emulator")
-    if not os.path.exists(executable):
-        raise ServerUnavailable("gcp-storage-emulator is not installed (pip install it)")
-    port = free_port()
-    args = [executable, "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory", "-q"]
-    with _process(args, port, "gcp-storage-emulator"):
-        endpoint = f"http://127.0.0.1:{port}"
-        yield Server(endpoint, port, env={"STORAGE_EMULATOR_HOST": endpoint})
 
 
 # -- FTP --------------------------------------------------------------------------------------
