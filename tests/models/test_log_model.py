@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import trackline.models.uri
 import trackline.pyfunc
 import yaml
 from trackline.entities import LoggedModelStatus
@@ -117,3 +118,26 @@ def test_flavor_save_model_must_accept_the_prepared_model(sqlite_tracking):
 
     with pytest.raises(TracklineException, match="must accept trackline_model"):
         log_model(save_model, object(), name="x")
+
+
+def test_model_log_with_a_flavor_written_for_mlflows_api(sqlite_tracking, tmp_path):
+    """A third-party flavor whose save_model takes mlflow_model= logs through Model.log."""
+    import types
+
+    from trackline.models import flavor as helpers
+
+    def save_model(obj, path, mlflow_model=None):
+        with helpers.model_directory(path) as folder:
+            model = helpers.new_model(mlflow_model)
+            (folder / "value.txt").write_text(str(obj))
+            model.add_flavor("textflavor", data="value.txt")
+            helpers.finish(folder, model)
+
+    flavor_module = types.SimpleNamespace(save_model=save_model)
+    with sqlite_tracking.start_run():
+        info = Model.log(name="text", flavor=flavor_module, obj=42, metadata=None)
+    local = trackline.models.uri.download_model(info.model_uri)
+    assert Path(local, "value.txt").read_text() == "42"
+    assert Model.load(local).flavors["textflavor"] == {"data": "value.txt"}
+    with pytest.raises(TracklineException, match="needs flavor="):
+        Model.log(name="x", flavor=None)

@@ -158,7 +158,8 @@ def add_pyfunc(
     conf: dict[str, Any] = {"loader_module": loader_module, "python_version": python_version()}
     if data is not None:
         conf["data"] = data
-    conf["code"] = code
+    if code is not None:
+        conf["code"] = code
     conf.update(config)
     model.add_flavor(PYFUNC_FLAVOR, **conf)
 
@@ -289,10 +290,14 @@ def log_model(
             name = artifact_path  # MLflow 3 deprecated artifact_path for name
         else:
             name = "model"
-    if not _accepts(save_model, "trackline_model"):
+    # A flavor written for MLflow's API takes the prepared model as mlflow_model=.
+    model_keyword = next(
+        (k for k in ("trackline_model", "mlflow_model") if _accepts(save_model, k)), None
+    )
+    if model_keyword is None:
         raise TracklineException.invalid_parameter_value(
             f"{getattr(save_model, '__qualname__', save_model)!r} cannot be logged: a flavor's "
-            "save_model must accept trackline_model="
+            "save_model must accept trackline_model= (or MLflow's mlflow_model=)"
         )
     run = fluent.active_run()
     run_id = run.info.run_id if run else None
@@ -319,7 +324,7 @@ def log_model(
     try:
         with tempfile.TemporaryDirectory(prefix="trackline-log-model-") as tmp:
             local = os.path.join(tmp, "model")
-            save_model(*args, path=local, trackline_model=model, **save_kwargs)
+            save_model(*args, path=local, **{model_keyword: model}, **save_kwargs)
             repo = get_artifact_repository(logged.artifact_location, client.tracking_uri)
             repo.log_artifacts(local, None)
         if run_id is not None:

@@ -121,6 +121,45 @@ class Model:
     def get_params_schema(self) -> Any:
         return self.signature.params if self.signature else None
 
+    @classmethod
+    def log(
+        cls,
+        artifact_path: str | None = None,
+        flavor: Any = None,
+        registered_model_name: str | None = None,
+        await_registration_for: int = 300,
+        metadata: dict[str, Any] | None = None,
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        model_type: str | None = None,
+        step: int = 0,
+        model_id: str | None = None,
+        **kwargs: Any,
+    ) -> ModelInfo:
+        """Log a model with ``flavor.save_model(path=..., **kwargs)`` (MLflow's ``Model.log``)."""
+        from trackline.models.flavor import log_model
+
+        if flavor is None or not callable(getattr(flavor, "save_model", None)):
+            raise TracklineException.invalid_parameter_value(
+                "Model.log needs flavor=<a module with save_model>."
+            )
+        if metadata is not None:
+            kwargs["metadata"] = metadata
+        return log_model(
+            flavor.save_model,
+            name=name,
+            artifact_path=artifact_path,
+            registered_model_name=registered_model_name,
+            await_registration_for=await_registration_for,
+            params=params,
+            tags=tags,
+            model_type=model_type,
+            step=step,
+            model_id=model_id,
+            **kwargs,
+        )
+
     def get_model_info(self) -> ModelInfo:
         return ModelInfo.from_model(self)
 

@@ -296,7 +296,9 @@ def save_model(
             conf = save_python_model(folder, python_model, artifacts)
             if model_config is not None:
                 conf["model_config"] = model_config
-            add_pyfunc(model, "mlflow.pyfunc.model", code=code, **conf)
+            # MLflow writes "code: null" for custom models; other flavors leave it out.
+            add_pyfunc(model, "mlflow.pyfunc.model", **conf)
+            model.flavors[FLAVOR_NAME]["code"] = code
             predict = _example_predictor(folder, python_model, conf)
         else:
             data = None

@@ -96,3 +96,46 @@ def test_mlflow_sklearn_model_loads_in_trackline(tmp_path, iris, serialization_f
     assert trackline.sklearn.load_model(str(tmp_path / "model")).predict(X).tolist() == expected
     with pytest.raises(TracklineException, match="missing input column"):
         trackline.pyfunc.load_model(tmp_path / "model").predict(X.iloc[:, :2])
+
+
+def test_same_mlmodel_and_environment_files_as_mlflow(tmp_path, iris):
+    """Saving the same estimator and example gives the MLmodel MLflow writes, key for key."""
+    import yaml
+
+    model, X = iris
+    X[:2].to_json(tmp_path / "example.json", orient="split")
+    run_mlflow(
+        """
+        import pandas as pd, mlflow.sklearn
+        from sklearn.datasets import load_iris
+        from sklearn.linear_model import LogisticRegression
+        data = load_iris(as_frame=True)
+        model = LogisticRegression(max_iter=300).fit(data.data, data.target)
+        example = pd.read_json("example.json", orient="split")
+        mlflow.sklearn.save_model(model, "theirs", input_example=example)
+        print("ok")
+        """,
+        tmp_path,
+    )
+    trackline.sklearn.save_model(model, tmp_path / "ours", input_example=X[:2])
+    volatile = {"model_uuid", "utc_time_created", "model_size_bytes", "trackline_version"}
+
+    def mlmodel(name):
+        raw = yaml.safe_load((tmp_path / name / "MLmodel").read_text())
+        return {k: v for k, v in raw.items() if k not in volatile}
+
+    assert mlmodel("ours") == mlmodel("theirs")
+    for name in ("input_example.json", "serving_input_example.json"):
+        ours = (tmp_path / "ours" / name).read_text()
+        theirs = (tmp_path / "theirs" / name).read_text()
+        assert yaml.safe_load(ours) == yaml.safe_load(theirs), name
+    # python_env.yaml: same keys and python; pip differs between the two virtual environments
+    ours_env = yaml.safe_load((tmp_path / "ours" / "python_env.yaml").read_text())
+    theirs_env = yaml.safe_load((tmp_path / "theirs" / "python_env.yaml").read_text())
+    assert ours_env["python"] == theirs_env["python"]
+    assert ours_env["dependencies"] == theirs_env["dependencies"] == ["-r requirements.txt"]
+    ours = set((tmp_path / "ours" / "requirements.txt").read_text().splitlines())
+    theirs = set((tmp_path / "theirs" / "requirements.txt").read_text().splitlines())
+    # MLflow adds what it captured importing things (itself, pandas, sometimes more): every
+    # library trackline pins, MLflow pins to the same version.
+    assert ours <= theirs
