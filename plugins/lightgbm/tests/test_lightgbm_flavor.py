@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 
 import lightgbm as lgb
@@ -195,3 +196,21 @@ def test_missing_lightgbm_names_the_package_to_install(tmp_path, booster, monkey
         lgb_flavor.load_model(str(path))
     with pytest.raises(TracklineException, match=wanted):
         trackline.pyfunc.load_model(str(path))
+
+
+def test_the_mlmodel_cannot_widen_skops_trust_on_its_own(tmp_path, data):
+    features, target = data
+    model = lgb.LGBMClassifier(**TINY).fit(features, target)
+    model.note_ = datetime.timedelta(days=1)  # a type outside LightGBM's own
+    with pytest.raises(TracklineException, match=r"would not trust.*datetime.timedelta"):
+        lgb_flavor.save_model(model, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+
+    path = tmp_path / "model"
+    lgb_flavor.save_model(model, path, skops_trusted_types=["datetime.timedelta"])
+    assert "datetime.timedelta" in Model.load(path).flavors["lightgbm"]["skops_trusted_types"]
+    # The file says to trust it; trackline asks the caller instead.
+    with pytest.raises(TracklineException, match=r"MLmodel lists \['datetime.timedelta'\]"):
+        lgb_flavor.load_model(str(path))
+    loaded = lgb_flavor.load_model(str(path), skops_trusted_types=["datetime.timedelta"])
+    assert loaded.note_ == datetime.timedelta(days=1)

@@ -281,13 +281,20 @@ def _load_from_folder(folder: str, extra_trusted: list[str] | None = None) -> An
         import skops.io
         from skops.io.exceptions import UntrustedTypesFoundException
 
-        trusted = [*(conf.get("skops_trusted_types") or []), *(extra_trusted or [])] or None
+        # The MLmodel file cannot widen the trust on its own: of the types it lists, only
+        # LightGBM's own are taken; anything else must come from the caller.
+        declared = conf.get("skops_trusted_types") or []
+        trusted = [t for t in declared if t in DEFAULT_SKOPS_TRUSTED_TYPES]
+        trusted += list(extra_trusted or [])
         try:
-            return skops.io.load(file, trusted=trusted)
+            return skops.io.load(file, trusted=trusted or None)
         except UntrustedTypesFoundException as exc:
+            ignored = sorted(set(declared) - set(trusted))
+            note = f" (the MLmodel lists {ignored}, which trackline does not trust on its word)"
             raise TracklineException.invalid_parameter_value(
-                f"The skops file holds types that are not trusted: {exc}. Pass "
-                "skops_trusted_types=[...] to load_model if you trust them."
+                f"The skops file holds types that are not trusted: {exc}"
+                f"{note if ignored else ''}. Pass skops_trusted_types=[...] to load_model if "
+                "you trust them."
             ) from exc
         except Exception as exc:
             raise _corrupted(file, exc) from exc
