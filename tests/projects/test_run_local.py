@@ -32,7 +32,7 @@ def test_mlproject_run_tags_params_and_continues_in_the_command(tracking, typed_
     assert tags["mlflow.source.type"] == "PROJECT"
     assert tags["mlflow.source.name"] == str(typed_project)
     assert tags["mlflow.project.entryPoint"] == "main"
-    assert tags["mlflow.project.env"] == "local"
+    assert "mlflow.project.env" not in tags  # as MLflow: only a built environment is tagged
     assert tags["mlflow.project.backend"] == "local"
     assert tags["mlflow.user"]
     # The command continued the project's run (MLFLOW_RUN_ID): its metric and tags are here.

@@ -78,7 +78,8 @@ class LocalBackend(backends.AbstractBackend):
             tracking_uri=tracking_uri,
             run_id=backend_config.get(backends.RUN_ID),
             run_name=backend_config.get(backends.RUN_NAME),
-            extra_tags={ENV_TAG: env_manager},
+            # MLflow tags the environment only when one is built; local means "no tag".
+            extra_tags={} if env_manager == LOCAL else {ENV_TAG: env_manager},
         )
         run_id = run.info.run_id
         experiment_id = run.info.experiment_id  # an existing run (run_id=) keeps its own

@@ -188,8 +188,8 @@ def rerun_command(run: Run) -> str | None:
         parts += ["--version", tags[GIT_COMMIT_TAG]]
     for key, value in project_parameters(run).items():
         parts += ["-P", shlex.quote(f"{key}={value}")]
-    if tags.get(ENV_TAG):
-        parts += ["--env-manager", shlex.quote(tags[ENV_TAG])]
+    # No environment tag: the run used the current environment (MLflow's runs too).
+    parts += ["--env-manager", shlex.quote(tags.get(ENV_TAG, "local"))]
     if tags.get(BACKEND_TAG) and tags[BACKEND_TAG] != "local":
         parts += ["--backend", shlex.quote(tags[BACKEND_TAG])]
     parts += ["--experiment-id", shlex.quote(run.info.experiment_id)]
