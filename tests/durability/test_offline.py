@@ -230,3 +230,34 @@ def test_offline_folder_and_journal_sync_into_a_real_mlflow_server(
         replayed = tools.cli("sync", str(durable_env), "--to", mlflow_server, env=env, cwd=tmp_path)
         assert replayed.returncode == 0, replayed.stderr
     assert len(client.get_metric_history(run.info.run_id, "late")) == 7
+
+
+@needs_mlflow
+def test_trackline_server_serves_an_mlflow_folder(durable_env: Path, tmp_path: Path) -> None:
+    from trackline_server.testing import start_server
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TRACKLINE_"))}
+    env["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    mlruns = tmp_path / "mlruns"
+    subprocess.run(
+        [str(MLFLOW_VENV / "bin" / "python"), "-c", textwrap.dedent(MLFLOW_WRITES), str(mlruns)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    # The folder is both the backend and the artifact root the server may serve from.
+    with start_server(
+        tmp_path / "server",
+        "--backend-store-uri",
+        f"file:{mlruns}",
+        "--artifacts-destination",
+        str(mlruns),
+    ) as server:
+        client = trackline.MlflowClient(server.url)
+        experiment = client.get_experiment_by_name("from-mlflow")
+        (run,) = client.search_runs([experiment.experiment_id], "metrics.rmse < 5")
+        assert run.info.run_name == "kept"
+        assert len(client.get_metric_history(run.info.run_id, "rmse")) == 20
+        local = client.download_artifacts(run.info.run_id, "docs/readme.md", str(tmp_path / "d"))
+        assert Path(local).read_text() == "hello"

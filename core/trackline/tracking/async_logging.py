@@ -302,9 +302,12 @@ class AsyncLogger:
                         self._worker_waiting = True
                         self._has_work.wait()
                         self._worker_waiting = False
-                elif not self._queue and not self._closed and not self._held:
-                    # Offline: wake up for new work, for the next retry, or to close.
+                elif not self._queue and not self._closed:
+                    # Offline: wake up for new work, for the next retry, or to close; with
+                    # entries the journal refused (disk full), to try the journal again.
                     timeout = self._next_retry - time.monotonic()
+                    if self._held:
+                        timeout = min(timeout, self.flush_interval)
                     if timeout > 0:
                         self._worker_waiting = True
                         self._has_work.wait(timeout)
@@ -327,7 +330,17 @@ class AsyncLogger:
                                 self._has_work.wait(self.flush_interval)
             except Exception as exc:  # keep the worker alive whatever happens
                 logger.exception("Asynchronous logging worker error")
-                self._record_error(TracklineException(f"Asynchronous logging failed: {exc}"))
+                # Whatever of this batch is neither stored nor held is lost: say so loudly
+                # (and release the callers waiting for it) rather than hang or stay silent.
+                held = {id(o) for entry_ops in self._held_ops for o in entry_ops}
+                lost = [o for o in ops if o[0] > self._done_seq and id(o) not in held]
+                self._record_error(
+                    TracklineException(
+                        f"Asynchronous logging failed, {len(lost)} logging calls were not "
+                        f"stored: {type(exc).__name__}: {exc}"
+                    )
+                )
+                self._finish(lost)
 
     def _finish(self, ops: Sequence[_Op]) -> None:
         """Mark ops durable (stored, journaled or rejected) and wake whoever waits."""
