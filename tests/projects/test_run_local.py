@@ -269,3 +269,11 @@ def test_relative_sqlite_tracking_uri_reaches_the_command(tracking, typed_projec
     assert absolute_tracking_uri("sqlite:///relative.db") == f"sqlite:///{tmp_path}/cwd/relative.db"
     assert absolute_tracking_uri("http://server:5000") == "http://server:5000"
     assert absolute_tracking_uri("./mlruns") == f"{tmp_path}/cwd/mlruns"
+
+
+def test_a_parameter_too_long_to_log_fails_before_any_run(tracking, typed_project, monkeypatch):
+    # By default long values are truncated with a warning, as MLflow does; refused when asked.
+    monkeypatch.setenv("MLFLOW_TRUNCATE_LONG_VALUES", "false")
+    with pytest.raises(ExecutionException, match="Parameter cannot be logged on the run"):
+        run(str(typed_project), parameters={"label": "x" * 7000}, env_manager="local")
+    assert tracking.search_runs(search_all_experiments=True, output_format="list") == []

@@ -114,7 +114,9 @@ def start_project_run(
 
     Inside an active run of this process the new run becomes its child, as in MLflow.
     """
+    from trackline import validation
     from trackline.entities import Param, RunTag
+    from trackline.projects.exceptions import ExecutionException
     from trackline.tracking import fluent
 
     client = _client(tracking_uri)
@@ -122,6 +124,11 @@ def start_project_run(
     run_params = parameters.as_run_params()
     tags[PARAMETERS_TAG] = json.dumps(list(run_params))[:_MAX_TAG_LENGTH]
     tags.update(extra_tags or {})
+    try:  # a value too long for a param is an error now, not a run left half-made
+        for key, value in run_params.items():
+            validation.validate_param(Param(key, value))
+    except Exception as exc:
+        raise ExecutionException(f"Parameter cannot be logged on the run: {exc}") from exc
     if run_id is not None:
         run = client.get_run(run_id)
         client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
