@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -350,13 +351,19 @@ class FsspecArtifactRepository(ArtifactRepository):
         from trackline.store.artifacts import _local_path
 
         local = _local_path(dst_root, remote)
+        created = _first_missing_dir(os.path.dirname(local))
         os.makedirs(os.path.dirname(local), exist_ok=True)
-        size = None
-        if not self._local:
-            with suppress(Exception):
-                size = _size(self.fs.info(self._full(remote)))
-        with Progress(size or 0, f"Downloading {remote}") as progress:
-            self._download(remote, local, progress)
+        try:
+            size = None
+            if not self._local:
+                with suppress(Exception):
+                    size = _size(self.fs.info(self._full(remote)))
+            with Progress(size or 0, f"Downloading {remote}") as progress:
+                self._download(remote, local, progress)
+        except BaseException:
+            if created is not None:  # a failed download leaves no empty folders behind
+                shutil.rmtree(created, ignore_errors=True)
+            raise
 
     def _download_tree(self, remote_dir: str, dst_root: str) -> None:
         """Download every file below ``remote_dir``, many at a time."""
@@ -533,6 +540,18 @@ def _open_store(artifact_uri: str, storage_options: dict[str, Any]) -> Store:
         return opener(artifact_uri)
     fs, root = url_to_fs(artifact_uri, **storage_options)
     return Store(fs, root.rstrip("/"), scheme)
+
+
+def _first_missing_dir(path: str) -> str | None:
+    """The outermost folder of ``path`` that does not exist yet (``None``: all exist)."""
+    missing = None
+    while path and not os.path.exists(path):
+        missing = path
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 def _find(fs: AbstractFileSystem, path: str) -> dict[str, dict[str, Any]]:

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,7 +161,10 @@ def azurite_blob() -> Iterator[Server]:
 
 @contextmanager
 def ftp_server(
-    root: str | Path, username: str = "tracker", password: str = "p@ss w:rd"
+    root: str | Path,
+    username: str = "tracker",
+    password: str = "p@ss w:rd",
+    writable: bool = True,
 ) -> Iterator[Server]:
     port = free_port()
     args = [
@@ -174,7 +177,7 @@ def ftp_server(
         str(port),
         "-d",
         str(root),
-        "-w",
+        *(["-w"] if writable else []),
         "-u",
         username,
         "-P",
@@ -246,3 +249,59 @@ def sftp_server(
                 password=password,
                 extra={"known_hosts": known_hosts},
             )
+
+
+# -- a connection that breaks -----------------------------------------------------------------
+
+
+@contextmanager
+def cutting_proxy(target_port: int, cut_after: int) -> Iterator[int]:
+    """A TCP proxy to ``127.0.0.1:target_port`` that drops every connection once it has
+    carried ``cut_after`` bytes towards the server: a network failure mid-upload.
+
+    Yields the proxy's port.
+    """
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = int(listener.getsockname()[1])
+    stop = threading.Event()
+
+    def pipe(source: socket.socket, sink: socket.socket, limit: int | None) -> None:
+        carried = 0
+        try:
+            while not stop.is_set():
+                data = source.recv(65536)
+                if not data:
+                    break
+                carried += len(data)
+                if limit is not None and carried > limit:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", target_port))
+            threading.Thread(target=pipe, args=(client, upstream, cut_after), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client, None), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        listener.close()

@@ -153,8 +153,18 @@ def retrying(
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    # The first line is the gist; Azure appends a whole XML error document.
+    text = (str(exc).strip() or type(exc).__name__).splitlines()[0][:300]
     return mask_uri(text)
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status a cloud SDK error carries (azure-core, google-api-core)."""
+    for name in ("status_code", "code"):
+        value = getattr(exc, name, None)
+        if isinstance(value, int) and 100 <= value < 600:
+            return value
+    return None
 
 
 @contextmanager
@@ -181,6 +191,13 @@ def translated_errors(action: str, path: str, uri: str) -> Iterator[None]:
             "PERMISSION_DENIED",
         ) from exc
     except Exception as exc:
+        status = _http_status(exc)
+        if status in (401, 403):
+            raise TracklineException(
+                f"Permission denied: cannot {action} {path!r} at {mask_uri(uri)!r} "
+                f"({_reason(exc)}). Check the credentials and the permissions of the location.",
+                "PERMISSION_DENIED",
+            ) from exc
         code = "TEMPORARILY_UNAVAILABLE" if is_transient(exc) else "INTERNAL_ERROR"
         raise TracklineException(
             f"Cannot {action} {path!r} at {mask_uri(uri)!r}: {type(exc).__name__}: {_reason(exc)}",
