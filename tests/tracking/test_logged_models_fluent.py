@@ -34,7 +34,10 @@ def test_tags_params_and_outputs(tracking):
         tracking.log_model_params({"lr": 0.1})  # the last logged model
         tracking.log_outputs([LoggedModelOutput(model.model_id, 4)])
     stored = tracking.get_logged_model(model.model_id)
-    assert stored.tags == {"stage": "dev"} and stored.params == {"lr": "0.1"}
+    user_tags = {k: v for k, v in stored.tags.items() if not k.startswith("mlflow.")}
+    assert user_tags == {"stage": "dev"} and stored.params == {"lr": "0.1"}
+    # Context tags, as on runs (and as MLflow's initialize_logged_model adds them).
+    assert stored.tags["mlflow.source.type"] == "LOCAL"
     outputs = tracking.get_run(run.info.run_id).outputs.model_outputs
     assert outputs == (LoggedModelOutput(model.model_id, 4),)
 

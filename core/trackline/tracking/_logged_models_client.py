@@ -71,7 +71,7 @@ class LoggedModelsClientMixin:
         model_type: str | None = None,
     ) -> LoggedModel:
         """Create a PENDING logged model; upload its files, then ``finalize_logged_model``."""
-        return self._store.create_logged_model(
+        model = self._store.create_logged_model(
             validation.validate_experiment_id(experiment_id),
             name=name,
             source_run_id=validation.validate_run_id(source_run_id) if source_run_id else None,
@@ -79,6 +79,12 @@ class LoggedModelsClientMixin:
             params=key_value_list(params, Param),
             model_type=model_type,
         )
+        # trackline.last_logged_model() answers with it, whichever API created it (a
+        # flavor's log_model goes through the client).
+        from trackline.tracking._logged_models_fluent import _set_last_logged_model_id
+
+        _set_last_logged_model_id(model.model_id)
+        return model
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus | str) -> LoggedModel:
         return self._store.finalize_logged_model(

@@ -80,11 +80,14 @@ def initialize_logged_model(
             experiment_id = client.get_run(source_run_id).info.experiment_id
         else:
             experiment_id = fluent._resolve_experiment_id()
+    # As in MLflow, a new model carries the context tags a run would (mlflow.user,
+    # mlflow.source.*); the caller's tags win.
+    all_tags = {**fluent.resolve_context_tags(str(experiment_id)), **(tags or {})}
     model = client.create_logged_model(
         str(experiment_id),
         name=name,
         source_run_id=source_run_id,
-        tags=tags,
+        tags=all_tags,
         params=params,
         model_type=model_type,
     )
