@@ -181,3 +181,32 @@ def test_zip_archives_are_unpacked_and_path_traversal_refused(tmp_path, write_fi
     with pytest.raises(ExecutionException, match="entry outside its root"):
         fetch_project(str(bad), storage_dir=str(tmp_path / "s"))
     assert not (tmp_path / "s" / "evil.py").exists()
+
+
+def test_zip_archive_over_http_runs(tracking, tmp_path, recording_script):
+    import functools
+    import http.server
+    import threading
+    import zipfile
+
+    served = tmp_path / "served"
+    served.mkdir()
+    with zipfile.ZipFile(served / "project.zip", "w") as archive:
+        archive.writestr("proj/record.py", recording_script)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/project.zip#proj"
+        submitted = run(
+            url, entry_point="record.py", env_manager="local", storage_dir=str(tmp_path / "s")
+        )
+        result = tracking.get_run(submitted.run_id)
+        assert result.info.status == "FINISHED"
+        assert result.data.tags["mlflow.source.name"] == url
+        with pytest.raises(ExecutionException, match="Cannot download project archive"):
+            run(f"http://127.0.0.1:{server.server_port}/missing.zip", env_manager="local")
+    finally:
+        server.shutdown()
+        server.server_close()

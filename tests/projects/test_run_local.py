@@ -277,3 +277,14 @@ def test_a_parameter_too_long_to_log_fails_before_any_run(tracking, typed_projec
     with pytest.raises(ExecutionException, match="Parameter cannot be logged on the run"):
         run(str(typed_project), parameters={"label": "x" * 7000}, env_manager="local")
     assert tracking.search_runs(search_all_experiments=True, output_format="list") == []
+
+
+def test_cli_refuses_docker_options(tracking, typed_project):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["run", str(typed_project), "-P", "label=x", "-A", "gpus=all"])
+    assert result.exit_code == 2
+    assert "--docker-args applies to docker_env projects" in result.output
+    result = runner.invoke(cli, ["run", str(typed_project), "-P", "label=x", "--build-image"])
+    assert result.exit_code == 1
+    assert "build_image applies to docker_env projects" in result.output
+    assert tracking.search_runs(search_all_experiments=True, output_format="list") == []
