@@ -52,6 +52,7 @@ def is_uri(value: str) -> bool:
 
 
 def is_local_path_value(value: str) -> bool:
+    """A plain path or a ``file:`` URI: something on this machine, not to be downloaded."""
     return not is_uri(value) or urlparse(value).scheme == "file"
 
 

@@ -8,6 +8,10 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trackline.tracking.client import TracklineClient
 
 
 class SubmittedRun(abc.ABC):
@@ -53,7 +57,9 @@ class LocalSubmittedRun(SubmittedRun):
     #: seconds a cancelled run gets to exit after SIGTERM before it is killed
     CANCEL_GRACE_SECONDS = 10.0
 
-    def __init__(self, run_id: str, process: subprocess.Popen, log_path: str, tracking_uri: str):
+    def __init__(
+        self, run_id: str, process: subprocess.Popen[bytes], log_path: str, tracking_uri: str
+    ) -> None:
         self._run_id = run_id
         self.process = process
         self.log_path = log_path
@@ -63,7 +69,7 @@ class LocalSubmittedRun(SubmittedRun):
     def run_id(self) -> str:
         return self._run_id
 
-    def _client(self):  # type: ignore[no-untyped-def]
+    def _client(self) -> TracklineClient:
         from trackline.tracking.client import TracklineClient
 
         return TracklineClient(self.tracking_uri)

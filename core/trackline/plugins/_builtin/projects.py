@@ -7,11 +7,11 @@ and a third-party one (Kubernetes, Slurm, Ray…) are found, listed and replaced
 from __future__ import annotations
 
 from trackline.plugins.hookspecs import hookimpl
-from trackline.plugins.types import ProjectBackendSpec
+from trackline.plugins.types import ProjectBackendSpec, Register
 
 
 @hookimpl
-def register_project_backends(register):  # type: ignore[no-untyped-def]
+def register_project_backends(register: Register[ProjectBackendSpec]) -> None:
     register(
         ProjectBackendSpec(
             name="local",
