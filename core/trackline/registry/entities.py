@@ -136,7 +136,8 @@ class ModelVersion:
                 "current_stage": self.current_stage,
                 "description": self.description,
                 "source": self.source,
-                "run_id": self.run_id or None,
+                # MLflow's server writes "" for a version without a run; so do we.
+                "run_id": self.run_id or "",
                 "status": self.status,
                 "status_message": self.status_message,
                 "run_link": self.run_link,
@@ -161,7 +162,7 @@ class ModelVersion:
             user_id=d.get("user_id"),
             current_stage=d.get("current_stage", STAGE_NONE),
             source=d.get("source"),
-            run_id=d.get("run_id"),
+            run_id=d.get("run_id") or None,
             status=ModelVersionStatus.parse(d.get("status", ModelVersionStatus.READY)),
             status_message=d.get("status_message"),
             tags=_tag_dict(d.get("tags")),
