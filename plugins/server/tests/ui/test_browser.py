@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import parse_qs
 
 import requests
@@ -356,7 +357,9 @@ def test_chart_draws_the_expected_series(ui, seeded):
 
     page.select_option("select[aria-label='X axis']", "relative")
     page.wait_for_function("location.hash.includes('x=relative')")
-    page.wait_for_function("document.querySelector('.chart')._uplot?.series[0].label.startsWith('Relative')")
+    page.wait_for_function(
+        "document.querySelector('.chart')._uplot?.series[0].label.startsWith('Relative')"
+    )
     assert _chart_state(page)["x"][:2] == [0, 1]  # seconds since each run's first point
     page.select_option("select[aria-label='X axis']", "wall")
     page.wait_for_function("document.querySelector('.chart')._uplot?.scales.x.time === true")
@@ -378,7 +381,7 @@ def test_chart_zoom_fetches_the_range(ui, seeded):
     params = _hash_params(page)
     low, high = float(params["xmin"][0]), float(params["xmax"][0])
     assert 5 < low < high < 25
-    page.wait_for_function(f"document.querySelector('.chart')._uplot?.data[0].length < 50")
+    page.wait_for_function("document.querySelector('.chart')._uplot?.data[0].length < 50")
     xs = _chart_state(page)["x"]
     assert xs[0] <= low and xs[-1] >= high and len(xs) <= (high - low) + 3
     page.dblclick(".chart .u-over")
@@ -429,3 +432,56 @@ def test_ui_under_a_static_prefix(make_page, server_factory):
     page = ui.open("/experiments")
     page.click("a:has-text('prefixed')")
     page.wait_for_selector("text=No runs in this experiment yet.")
+
+
+# -- a third-party previewer, installed as a real plugin -----------------------------------------
+
+PLUGIN_MODULE = """
+from trackline.plugins import ArtifactPreviewerSpec, hookimpl
+
+
+@hookimpl
+def register_artifact_previewers(register):
+    register(ArtifactPreviewerSpec(name="audio", module="audio.js",
+                                   static_dir="ui_audio_plugin:static",
+                                   extensions=(".wav",), mime_types=("audio/*",)))
+"""
+
+PLUGIN_JS = """
+export default function render(element, artifact) {
+  const audio = document.createElement("audio");
+  audio.controls = true;
+  audio.src = artifact.url;
+  audio.dataset.path = artifact.path;
+  element.replaceChildren(audio);
+}
+"""
+
+
+def test_a_plugin_previewer_renders_in_the_browser(make_page, server_factory, tmp_path):
+    # A real distribution on PYTHONPATH: the server finds it through its entry point.
+    site = tmp_path / "site"
+    package = site / "ui_audio_plugin"
+    (package / "static").mkdir(parents=True)
+    (package / "__init__.py").write_text(PLUGIN_MODULE)
+    (package / "static" / "audio.js").write_text(PLUGIN_JS)
+    dist = site / "ui_audio_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ui-audio-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[trackline]\naudio = ui_audio_plugin\n")
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    server = server_factory("--workers", "1", env={"PYTHONPATH": path})
+
+    from trackline.tracking.client import TracklineClient
+
+    client = TracklineClient(tracking_uri=server.url)
+    run = client.create_run("0", run_name="with-sound")
+    sound = tmp_path / "beep.wav"
+    sound.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(28))
+    client.log_artifact(run.info.run_id, str(sound))
+
+    ui = make_page(base_url=server.url)
+    page = ui.open(f"/runs/{run.info.run_id}?artifact=beep.wav")
+    page.wait_for_selector(".preview[data-status=done]")
+    assert page.get_attribute(".preview", "data-previewer") == "audio"
+    assert page.get_attribute(".preview audio", "data-path") == "beep.wav"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from server_test_helpers import BASE, make_config, raw_request
 from starlette.testclient import TestClient
 from trackline.entities import Metric
 from trackline.exceptions import TracklineException
@@ -19,8 +20,6 @@ from trackline.plugins.manager import get_plugin_manager
 from trackline_server import ui_api
 from trackline_server.app import build_app
 from trackline_server.testing import free_port, wait_healthy
-
-from server_test_helpers import BASE, make_config, raw_request
 
 HISTORY = "/ajax-api/2.0/trackline/metrics/get-history-downsampled"
 PREVIEWERS = "/ajax-api/2.0/trackline/ui/previewers"
@@ -320,12 +319,59 @@ def test_trackline_ui_runs_on_the_embedded_default(tmp_path):
         created = requests.post(url + MLFLOW + "/experiments/create", json={"name": "x"}).json()
         got = requests.get(url + MLFLOW + "/experiments/get", params=created).json()
         location = got["experiment"]["artifact_location"]
-        assert Path(location.removeprefix("file://")) == tmp_path / "mlruns" / created[
-            "experiment_id"
-        ]
+        assert (
+            Path(location.removeprefix("file://")) == tmp_path / "mlruns" / created["experiment_id"]
+        )
         assert (tmp_path / "trackline.db").exists()
     finally:
         process.terminate()
         process.wait(10)
     assert "Started server process" in (tmp_path / "log").read_text()
     assert (tmp_path / "log").read_text().count("Started server process") == 1  # one worker
+
+
+# -- the no-build promise --------------------------------------------------------------------
+
+
+def test_every_module_import_resolves_without_a_build_step():
+    """Bare specifiers come from index.html's import map; relative ones are files we ship."""
+    import json
+    import re
+
+    ui_dir = Path(ui_api.UI_DIR)
+    index = (ui_dir / "index.html").read_text()
+    import_map = json.loads(re.search(r'<script type="importmap">(.*?)</script>', index, re.S)[1])
+    mapped = {
+        name: ui_dir / target.replace("__STATIC_PREFIX__/static-files/", "")
+        for name, target in import_map["imports"].items()
+    }
+    assert all(path.is_file() for path in mapped.values())
+    for preload in re.findall(
+        r'rel="modulepreload" href="__STATIC_PREFIX__/static-files/([^"]+)"', index
+    ):
+        assert (ui_dir / preload).is_file(), preload
+    checked = 0
+    for module in ui_dir.rglob("*.js"):
+        source = module.read_text()
+        for spec in re.findall(r'(?:import|export)\s[^;]*?from\s*"([^"]+)"', source):
+            if spec.startswith("."):
+                assert (module.parent / spec).resolve().is_file(), f"{module}: {spec}"
+            else:
+                assert spec in mapped, f"{module}: {spec} is not in the import map"
+            checked += 1
+    assert checked > 20
+
+
+def test_vendored_libraries_are_recorded_with_their_licenses():
+    vendor = Path(ui_api.UI_DIR) / "vendor"
+    readme = (vendor / "README.md").read_text()
+    for name in ("preact.module.js", "preact-hooks.module.js", "htm.module.js", "uPlot.esm.js"):
+        assert f"`{name}`" in readme
+        assert "sourceMappingURL" not in (vendor / name).read_text()
+    for version in ("10.29.8", "3.1.1", "1.6.32"):
+        assert version in readme
+    assert {p.name for p in vendor.glob("LICENSE.*")} == {
+        "LICENSE.preact",
+        "LICENSE.htm",
+        "LICENSE.uplot",
+    }
