@@ -134,9 +134,14 @@ def save_python_model(
     artifacts: dict[str, str] | None,
 ) -> dict[str, Any]:
     """Pickle ``python_model`` and copy its artifacts; returns the pyfunc config entries."""
-    import cloudpickle
-
     from trackline.exceptions import TracklineException
+
+    try:
+        import cloudpickle
+    except ModuleNotFoundError:
+        raise TracklineException(
+            "Saving a custom Python model needs cloudpickle: pip install 'trackline[pyfunc]'."
+        ) from None
     from trackline.pyfunc import _pickle
 
     if not callable(getattr(python_model, "predict", None)):
