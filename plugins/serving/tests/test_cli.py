@@ -162,3 +162,29 @@ def test_serve_a_model_saved_by_mlflow(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_predict_by_runs_and_models_uri(tmp_path, monkeypatch):
+    """The model URI forms of the issue: runs:/<run>/<name> and models:/m-<id>."""
+    import trackline
+    import trackline.pyfunc
+    from trackline.tracking.uri import clear_store_cache
+
+    from .conftest import Scale  # a model class pickled by value
+
+    for var in ("TRACKING_URI", "EXPERIMENT_ID", "EXPERIMENT_NAME", "RUN_ID"):
+        monkeypatch.delenv(f"MLFLOW_{var}", raising=False)
+    monkeypatch.setenv("TRACKLINE_TRACKING_URI", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    monkeypatch.setenv("TRACKLINE_DEFAULT_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    monkeypatch.chdir(tmp_path)
+    trackline.set_tracking_uri(None)
+    try:
+        with trackline.start_run() as run:
+            info = trackline.pyfunc.log_model(name="scaler", python_model=Scale())
+        body = tmp_path / "in.json"
+        body.write_text('{"dataframe_records": [{"a": 1.0, "b": 1}]}')
+        for uri in (f"runs:/{run.info.run_id}/scaler", info.model_uri):
+            result = invoke("models", "predict", "-m", uri, "-i", str(body))
+            assert json.loads(result.stdout) == {"predictions": [{"y": 2.0}]}
+    finally:
+        clear_store_cache()
