@@ -52,9 +52,16 @@ print(open(os.path.join(os.environ["FAKE_SLURM_DIR"], sys.argv[sys.argv.index("-
 """
 
 SCANCEL = r"""#!{python}
-import os, signal, sys
+import os, signal, sys, time
 state = os.path.join(os.environ["FAKE_SLURM_DIR"], sys.argv[1])
-os.killpg(int(open(state + ".pid").read()), signal.SIGTERM)
+group = int(open(state + ".pid").read())
+os.killpg(group, signal.SIGTERM)
+for _ in range(200):  # the job's wrapper must not write its own state after ours
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(0.05)
 open(state, "w").write("CANCELLED by 0")
 """
 
