@@ -48,12 +48,15 @@ function DiffTable({ runs, columns, onlyDiff }) {
     </tbody></table></div>`;
 }
 
-function scaleFor(values, lo, hi) {
+function scaleFor(values, lo, hi, padding = 0) {
   const finite = values.filter((v) => v !== null);
   let min = Math.min(...finite);
   let max = Math.max(...finite);
   if (!finite.length) { min = 0; max = 1; }
   if (min === max) { min -= 1; max += 1; }
+  const pad = (max - min) * padding; // keeps points off the axes
+  min -= pad;
+  max += pad;
   return { min, max, at: (v) => lo + ((v - min) / (max - min)) * (hi - lo) };
 }
 
@@ -96,8 +99,8 @@ function Scatter({ runs, x, y }) {
   const height = 360;
   const pad = 50;
   const points = runs.map((r, i) => ({ run: r, i, x: valueOf(r, x), y: valueOf(r, y) })).filter((p) => p.x !== null && p.y !== null);
-  const sx = scaleFor(points.map((p) => p.x), pad, width - 20);
-  const sy = scaleFor(points.map((p) => p.y), height - pad, 20);
+  const sx = scaleFor(points.map((p) => p.x), pad, width - 20, 0.08);
+  const sy = scaleFor(points.map((p) => p.y), height - pad, 20, 0.08);
   return html`<svg class="scatter" width=${width} height=${height} role="img" aria-label="Scatter of ${y} against ${x}">
     <g class="axis"><line x1=${pad} x2=${width - 20} y1=${height - pad} y2=${height - pad} /><line x1=${pad} x2=${pad} y1="20" y2=${height - pad} /></g>
     <text x=${(width + pad) / 2} y=${height - 12} text-anchor="middle">${x}</text>

@@ -261,8 +261,8 @@ function RunsTable({ experiment, params }) {
     <div class="toolbar">
       <${FilterBox} applied=${filter} error=${error} />
       <${ColumnChooser} runs=${runs} chosen=${chosen} />
-      <a href=${hashFor(["compare"], { runs: runParam, exp: experiment.experiment_id })}><button disabled=${selectedRuns < 1} tabindex="-1">Compare (${selectedRuns})</button></a>
-      <a href=${hashFor(["charts"], { runs: runParam, exp: experiment.experiment_id })}><button disabled=${selectedRuns < 1} tabindex="-1">Chart</button></a>
+      <button disabled=${selectedRuns < 1} onClick=${() => { location.hash = hashFor(["compare"], { runs: runParam, exp: experiment.experiment_id }); }}>Compare (${selectedRuns})</button>
+      <button disabled=${selectedRuns < 1} onClick=${() => { location.hash = hashFor(["charts"], { runs: runParam, exp: experiment.experiment_id }); }}>Chart</button>
       ${selectedRuns ? html`<button class="link" onClick=${() => updateParams({ sel: "" })}>Clear selection</button>` : null}
     </div>
     <div class="muted runs-status" aria-live="polite">
