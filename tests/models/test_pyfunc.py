@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -239,3 +240,24 @@ def test_tensor_model_through_pyfunc(tmp_path):
     assert model.predict(np.ones((1, 3), dtype=np.float32)).tolist() == [[2.0, 2.0, 2.0]]
     with pytest.raises(TracklineException, match="shape"):
         model.predict(np.ones((1, 4)))
+
+
+def test_validate_serving_input(tmp_path, artifact):
+    from trackline.models import convert_input_example_to_serving_input, validate_serving_input
+
+    path = tmp_path / "model"
+    trackline.pyfunc.save_model(
+        path, python_model=AddN(), artifacts={"n": artifact}, input_example=FRAME
+    )
+    body = convert_input_example_to_serving_input(FRAME, params={"scale": 2})
+    assert json.loads(body) == {
+        "dataframe_split": {"columns": ["a", "b"], "data": [[1.0, 0], [2.0, 1]]},
+        "params": {"scale": 2},
+    }
+    # the file saved with the model is a valid body too
+    saved = (path / "serving_input_example.json").read_text()
+    assert validate_serving_input(str(path), saved).tolist() == [11.0, 12.0]
+    with pytest.raises(TracklineException, match="exactly one of the keys"):
+        validate_serving_input(str(path), {"rows": []})
+    with pytest.raises(TracklineException, match=r"missing input column\(s\) \['b'\]"):
+        validate_serving_input(str(path), {"dataframe_records": [{"a": 1.0}]})

@@ -8,6 +8,8 @@ until data is inspected.
 
 from __future__ import annotations
 
+from typing import Any
+
 from trackline.models.model import MLMODEL_FILE_NAME, Model, ModelInfo
 from trackline.models.signature import (
     AnyType,
@@ -41,9 +43,27 @@ __all__ = [
     "Property",
     "Schema",
     "TensorSpec",
+    "convert_input_example_to_serving_input",
     "infer_signature",
     "set_signature",
+    "validate_serving_input",
 ]
+
+
+def validate_serving_input(model_uri: str, serving_input: Any) -> Any:
+    """Predict on a ``/invocations`` request body, as the scoring server would."""
+    from trackline.models.scoring import validate_serving_input as validate
+
+    return validate(model_uri, serving_input)
+
+
+def convert_input_example_to_serving_input(
+    input_example: Any, params: dict[str, Any] | None = None
+) -> str | None:
+    """The ``/invocations`` JSON body for an input example (and params)."""
+    from trackline.models.scoring import convert_input_example_to_serving_input as convert
+
+    return convert(input_example, params)
 
 
 def set_signature(model_uri: str, signature: ModelSignature) -> None:

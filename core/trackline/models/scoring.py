@@ -1,6 +1,7 @@
 """The scoring protocol: request bodies → model input, predictions → response JSON.
 
-Shared by ``POST /invocations`` and ``trackline models predict``. Bodies are MLflow's:
+Shared by the scoring server and ``trackline models predict`` (trackline-serving) and by
+``trackline.models.validate_serving_input``. Bodies are MLflow's:
 
 * ``application/json`` with exactly one of ``dataframe_split``, ``dataframe_records``,
   ``instances``, ``inputs`` (plus an optional ``params`` object);
@@ -267,3 +268,31 @@ def parse_parquet(body: bytes | str) -> Any:
 def predictions_json(predictions: Any) -> str:
     """``{"predictions": ...}`` with DataFrames as records and arrays as lists."""
     return json.dumps({"predictions": to_jsonable(predictions)})
+
+
+def convert_input_example_to_serving_input(
+    input_example: Any, params: dict[str, Any] | None = None
+) -> str | None:
+    """The JSON request body for ``/invocations`` that carries ``input_example``."""
+    from trackline.models.input_example import _describe
+
+    if input_example is None:
+        return None
+    _, _, serving = _describe(input_example)
+    if params:
+        serving = {**serving, PARAMS: to_jsonable(params)}
+    return json.dumps(serving)
+
+
+def validate_serving_input(model_uri: str, serving_input: str | dict[str, Any]) -> Any:
+    """Score ``serving_input`` (a JSON request body) with the model, as the server would.
+
+    Returns the predictions; raises the error the server would answer with. Use it to check
+    a logged model before deploying it.
+    """
+    from trackline.pyfunc import load_model
+
+    model = load_model(model_uri)
+    body = serving_input if isinstance(serving_input, dict) else str(serving_input)
+    parsed = parse_json(body, model.metadata.get_input_schema())
+    return model.predict(parsed.data, params=parsed.params)

@@ -19,8 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from trackline.exceptions import BAD_REQUEST, TracklineException
-
-from trackline_serving.payload import UnsupportedMediaType, parse_request, predictions_json
+from trackline.models.scoring import UnsupportedMediaType, parse_request, predictions_json
 
 logger = logging.getLogger("trackline_serving")
 

@@ -157,15 +157,14 @@ def predict(
         if output_path is not None:
             options += ["-o", os.path.abspath(output_path)]
         _run_isolated(model_uri, env_manager, ["predict", *options])
-    from trackline.pyfunc import load_model
-
-    from trackline_serving.payload import (
+    from trackline.models.scoring import (
         CONTENT_TYPE_CSV,
         CONTENT_TYPE_JSON,
         PayloadError,
         parse_request,
         predictions_json,
     )
+    from trackline.pyfunc import load_model
 
     if input_path is None:
         body = sys.stdin.buffer.read()
