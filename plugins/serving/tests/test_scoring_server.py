@@ -169,3 +169,24 @@ def test_slow_prediction_is_504(tmp_path):
 def test_get_on_invocations_is_405(client):
     assert client.get("/invocations").status_code == 405
     assert json.loads(client.post("/invocations", json={"inputs": {"a": [1.0], "b": [1]}}).text)
+
+
+def test_parquet(client):
+    import importlib.util
+
+    import pandas as pd
+
+    headers = {"Content-Type": "application/vnd.apache.parquet"}
+    if importlib.util.find_spec("pyarrow") is None:
+        response = client.post("/invocations", content=b"PAR1", headers=headers)
+        assert response.status_code == 400
+        assert "pyarrow" in response.json()["message"]
+        return
+    import io
+
+    buffer = io.BytesIO()
+    pd.DataFrame({"a": [1.0], "b": [3]}).to_parquet(buffer)
+    response = client.post("/invocations", content=buffer.getvalue(), headers=headers)
+    assert response.json() == {"predictions": [{"y": 4.0}]}
+    bad = client.post("/invocations", content=b"not parquet", headers=headers)
+    assert bad.status_code == 400
