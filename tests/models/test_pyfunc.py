@@ -261,3 +261,21 @@ def test_validate_serving_input(tmp_path, artifact):
         validate_serving_input(str(path), {"rows": []})
     with pytest.raises(TracklineException, match=r"missing input column\(s\) \['b'\]"):
         validate_serving_input(str(path), {"dataframe_records": [{"a": 1.0}]})
+
+
+def test_failed_save_into_an_existing_empty_directory_leaves_it_empty(tmp_path):
+    path = tmp_path / "model"
+    path.mkdir()
+
+    class Broken(trackline.pyfunc.PythonModel):
+        def __init__(self):
+            import threading
+
+            self.lock = threading.Lock()  # cannot be pickled
+
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    with pytest.raises(TypeError, match="pickle"):
+        trackline.pyfunc.save_model(path, python_model=Broken(), code_paths=[__file__])
+    assert path.is_dir() and list(path.iterdir()) == []

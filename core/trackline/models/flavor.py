@@ -93,9 +93,12 @@ def model_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         if created:
             shutil.rmtree(folder, ignore_errors=True)
-        else:
+        else:  # an empty directory the caller made: leave it empty
             for child in folder.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
         raise
 
 
