@@ -13,14 +13,20 @@ describes like every other route:
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import math
 import mimetypes
+import operator
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from trackline.entities import RunStatus
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 
 from trackline_server.artifacts import check_raw_url_path
@@ -239,6 +245,10 @@ def _wire_double(value: float) -> float | str:
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
+def _non_decreasing(xs: list[Any]) -> bool:
+    return all(map(operator.le, xs, itertools.islice(xs, 1, None)))  # C speed, no Python loop
+
+
 def downsampled_series(
     history: list[Any],
     x_axis: str,
@@ -246,34 +256,91 @@ def downsampled_series(
     x_min: float | None,
     x_max: float | None,
 ) -> dict[str, Any]:
-    """One run's series: points ordered on ``x_axis``, cut to [x_min, x_max], then reduced."""
-    first_timestamp = min((m.timestamp for m in history), default=None)
-    if x_axis == "step":
-        points = sorted(history, key=lambda m: (m.step, m.timestamp))
-        xs: list[float] = [m.step for m in points]
-    else:
-        points = sorted(history, key=lambda m: (m.timestamp, m.step))
-        origin = points[0].timestamp if points else 0
-        scale = 1000.0 if x_axis == "relative" else 1.0  # relative: seconds from first point
-        xs = [m.timestamp if scale == 1.0 else (m.timestamp - origin) / scale for m in points]
-    if x_min is not None or x_max is not None:
-        import bisect
+    """One run's series: points ordered on ``x_axis``, cut to [x_min, x_max], then reduced.
 
+    Works on plain columns (no per-point objects after the first pass) and sorts only when
+    the history is not already in order: stores return it by step, which for most metrics is
+    time order too, so a million points cost three list passes and the reduction.
+    """
+    steps = [m.step for m in history]
+    timestamps = [m.timestamp for m in history]
+    values = [m.value for m in history]
+    first_timestamp = min(timestamps) if timestamps else None
+    key = steps if x_axis == "step" else timestamps
+    if not _non_decreasing(key):
+        # Stable, so equal keys keep their (step, timestamp) order from the store.
+        if x_axis == "step":
+            order = sorted(range(len(steps)), key=lambda i: (steps[i], timestamps[i]))
+        else:
+            order = sorted(range(len(key)), key=key.__getitem__)
+        steps = [steps[i] for i in order]
+        timestamps = [timestamps[i] for i in order]
+        values = [values[i] for i in order]
+    if x_axis == "step":
+        xs: list[float] = steps
+    elif x_axis == "wall":
+        xs = timestamps
+    else:  # relative: seconds since the run's first point
+        origin = first_timestamp or 0
+        xs = [(t - origin) / 1000.0 for t in timestamps]
+    lo, hi = 0, len(xs)
+    if x_min is not None or x_max is not None:
         lo = 0 if x_min is None else bisect.bisect_left(xs, x_min)
         hi = len(xs) if x_max is None else bisect.bisect_right(xs, x_max)
         # One point beyond each edge keeps the line running to the border of a zoomed chart.
         lo, hi = max(0, lo - 1), min(len(xs), hi + 1)
-        points = points[lo:hi]
-    values = [m.value for m in points]
+        steps, timestamps, values = steps[lo:hi], timestamps[lo:hi], values[lo:hi]
     keep = m4_indices(values, max_points)
     return {
         "first_timestamp": first_timestamp,
-        "total_points": len(points),
-        "downsampled": len(keep) < len(points),
-        "steps": [points[i].step for i in keep],
-        "timestamps": [points[i].timestamp for i in keep],
+        "total_points": len(values),
+        "downsampled": len(keep) < len(values),
+        "steps": [steps[i] for i in keep],
+        "timestamps": [timestamps[i] for i in keep],
         "values": [_wire_double(values[i]) for i in keep],
     }
+
+
+class SeriesCache:
+    """Recent reductions of runs that have finished, per worker process.
+
+    Reading a million points from a store is the slow part of a chart, and finished runs
+    rarely change, so a repeated view (another user, a reload, going back) reuses the result.
+    An entry is used only while the run is still in the same terminal state with the same end
+    time and the same latest value of the metric; running runs are never cached.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def token(store: Any, run_id: str, key: str) -> Any:
+        """What must not have changed for a cached series to hold; ``None``: do not cache."""
+        info, metrics = (run := store.get_run(run_id)).info, run.data.metric_list
+        if RunStatus.to_string(info.status) not in RunStatus.TERMINATED:
+            return None
+        latest = next(((m.timestamp, m.step, m.value) for m in metrics if m.key == key), None)
+        return (info.status, info.end_time, repr(latest))
+
+    def get(self, key: tuple[Any, ...], token: Any) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != token:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple[Any, ...], token: Any, series: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[key] = (token, series)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+SERIES_CACHE = SeriesCache()
 
 
 def get_history_downsampled(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
@@ -294,9 +361,15 @@ def get_history_downsampled(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
         raise _invalid(f"x_min ({x_min}) must not be greater than x_max ({x_max}).")
     series = []
     for run_id in dict.fromkeys(run_ids):  # each run once, in the order asked
-        history = list(ctx.store.get_metric_history(run_id, key))
-        data = downsampled_series(history, x_axis, max_points, x_min, x_max)
-        data = {k: v for k, v in data.items() if v is not None}  # no history, no first time
+        cache_key = (id(ctx.store), run_id, key, x_axis, max_points, x_min, x_max)
+        token = SeriesCache.token(ctx.store, run_id, key)  # also: 404 for a missing run
+        data = SERIES_CACHE.get(cache_key, token) if token is not None else None
+        if data is None:
+            history = ctx.store.get_metric_history(run_id, key)
+            data = downsampled_series(history, x_axis, max_points, x_min, x_max)
+            data = {k: v for k, v in data.items() if v is not None}  # no history: no time
+            if token is not None:
+                SERIES_CACHE.put(cache_key, token, data)
         series.append({"run_id": run_id, "metric_key": key, **data})
     return {"series": series}
 

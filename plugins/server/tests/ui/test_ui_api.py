@@ -375,3 +375,40 @@ def test_vendored_libraries_are_recorded_with_their_licenses():
         "LICENSE.htm",
         "LICENSE.uplot",
     }
+
+
+# -- the cache of finished runs' reductions ---------------------------------------------------
+
+
+def _history(client: TestClient, run: str) -> dict:
+    got = client.get(HISTORY, params={"run_ids": run, "metric_key": "loss", "max_points": 8})
+    assert got.status_code == 200, got.text
+    return got.json()["series"][0]
+
+
+def test_finished_runs_are_cached_until_they_change(client):
+    run = _run_with_history(client, [float(i) for i in range(100)])
+    ended = {"run_id": run, "status": "FINISHED", "end_time": 2_000_000}
+    assert client.post(f"{MLFLOW}/runs/update", json=ended).status_code == 200
+    first = _history(client, run)
+    cached = [k for k in ui_api.SERIES_CACHE._entries if run in k]
+    assert len(cached) == 1 and _history(client, run) == first
+    # A point logged after the end changes the latest value: the entry no longer holds.
+    point = {"run_id": run, "key": "loss", "value": 500.0, "timestamp": 3_000_000, "step": 100}
+    assert client.post(f"{MLFLOW}/runs/log-metric", json=point).status_code == 200
+    again = _history(client, run)
+    assert again["total_points"] == 101 and 500.0 in again["values"]
+
+
+def test_running_runs_are_never_cached(client):
+    run = _run_with_history(client, [1.0, 2.0])
+    assert _history(client, run)["total_points"] == 2
+    assert not [k for k in ui_api.SERIES_CACHE._entries if run in k]
+
+
+def test_the_cache_forgets_the_oldest_entries():
+    cache = ui_api.SeriesCache(size=2)
+    for i in range(3):
+        cache.put((i,), "t", {"i": i})
+    assert cache.get((0,), "t") is None and cache.get((2,), "t") == {"i": 2}
+    assert cache.get((1,), "other token") is None
