@@ -232,3 +232,21 @@ def test_a_failing_notification_does_not_fail_the_change(tracking_uri, register_
     with pytest.warns(RuntimeWarning, match="notifier down"):
         client.create_registered_model("still-created")
     assert client.get_registered_model("still-created").name == "still-created"
+
+
+def test_the_issue_example_log_register_alias_load(tracking_uri):
+    """log_model(registered_model_name=...) registers models:/m-<id>; the alias loads it."""
+    pyfunc = pytest.importorskip("trackline.pyfunc")
+
+    class AddOne(pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return [x + 1 for x in model_input]
+
+    with trackline.start_run() as run:
+        info = pyfunc.log_model(name="model", python_model=AddOne(), registered_model_name="adder")
+    client = trackline.MlflowClient()
+    mv = client.get_model_version("adder", str(info.registered_model_version))
+    assert mv.source == info.model_uri and mv.model_id == info.model_uri.split("/")[-1]
+    assert mv.run_id == run.info.run_id
+    client.set_registered_model_alias("adder", "champion", mv.version)
+    assert pyfunc.load_model("models:/adder@champion").predict([1, 2]) == [2, 3]
