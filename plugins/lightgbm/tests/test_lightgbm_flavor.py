@@ -14,7 +14,6 @@ import trackline.pyfunc
 import yaml
 from trackline.exceptions import TracklineException
 from trackline.models import Model
-from trackline.tracking.client import TracklineClient
 from trackline_lightgbm import flavor as lgb_flavor
 
 pytest_plugins = ["trackline.testing.pytest_plugin"]  # the tracking_uri fixture
@@ -112,10 +111,6 @@ def test_regressor_pyfunc_predicts_on_numpy(tmp_path, data):
     )
 
 
-@pytest.mark.skipif(
-    not hasattr(TracklineClient, "create_logged_model"),
-    reason="the client's logged-model methods (another helper's work) are not there yet",
-)
 def test_log_model_to_a_run_on_sqlite(tracking_uri, data, classifier):
     features, _ = data
     with trackline.start_run() as run:

@@ -16,7 +16,6 @@ import trackline
 import trackline.pyfunc
 from trackline.exceptions import TracklineException
 from trackline.models import Model, infer_signature
-from trackline.tracking.client import TracklineClient
 from trackline_pytorch import flavor as pt_flavor
 
 pytest_plugins = ["trackline.testing.pytest_plugin"]  # the tracking_uri fixture
@@ -153,10 +152,6 @@ def test_state_dict_save_load_and_log(tmp_path, tracking_uri, net, features):
     torch.testing.assert_close(loaded["0.weight"], net.state_dict()["0.weight"])
 
 
-@pytest.mark.skipif(
-    not hasattr(TracklineClient, "create_logged_model"),
-    reason="the client's logged-model methods (another helper's work) are not there yet",
-)
 def test_log_model_to_a_run_on_sqlite(tracking_uri, net, features):
     with trackline.start_run() as run:
         info = pt_flavor.log_model(net, name="net", serialization_format="pickle")

@@ -16,7 +16,6 @@ import trackline.pyfunc
 from statsmodels.tsa.arima.model import ARIMA
 from trackline.exceptions import TracklineException
 from trackline.models import Model
-from trackline.tracking.client import TracklineClient
 from trackline_statsmodels import flavor as sm_flavor
 
 pytest_plugins = ["trackline.testing.pytest_plugin"]  # the tracking_uri fixture
@@ -91,10 +90,6 @@ def test_time_series_model_forecasts_a_start_end_range(tmp_path):
         pyfunc_model.predict(pd.DataFrame({"start": [40, 41], "end": [44, 45]}))
 
 
-@pytest.mark.skipif(
-    not hasattr(TracklineClient, "create_logged_model"),
-    reason="the client's logged-model methods (another helper's work) are not there yet",
-)
 def test_log_model_to_a_run_on_sqlite(tracking_uri, frame, formula_results):
     exog = frame[["a", "b"]]
     with trackline.start_run() as run:

@@ -11,9 +11,9 @@ import trackline
 import trackline.pyfunc
 import xgboost as xgb
 import yaml
+from trackline.entities import LoggedModelStatus
 from trackline.exceptions import TracklineException
 from trackline.models import Model, infer_signature
-from trackline.tracking.client import TracklineClient
 from trackline_xgboost import flavor as xgb_flavor
 
 pytest_plugins = ["trackline.testing.pytest_plugin"]  # the tracking_uri fixture
@@ -109,10 +109,6 @@ def test_pyfunc_enforces_the_signature(tmp_path, data, classifier):
         trackline.pyfunc.load_model(str(path)).predict(features[["a"]])
 
 
-@pytest.mark.skipif(
-    not hasattr(TracklineClient, "create_logged_model"),
-    reason="the client's logged-model methods (another helper's work) are not there yet",
-)
 def test_log_model_to_a_run_on_sqlite(tracking_uri, data, classifier):
     features, _ = data
     with trackline.start_run() as run:
@@ -126,7 +122,17 @@ def test_log_model_to_a_run_on_sqlite(tracking_uri, data, classifier):
         np.testing.assert_array_equal(xgb_flavor.load_model(uri).predict(features), expected)
         np.testing.assert_array_equal(trackline.pyfunc.load_model(uri).predict(features), expected)
     logged = trackline.get_logged_model(info.model_id)
-    assert logged.status == "READY" or str(logged.status).endswith("READY")
+    assert logged.status == LoggedModelStatus.READY
+    assert logged.source_run_id == run.info.run_id
+
+
+def test_log_model_registers_a_version(tracking_uri, data, booster):
+    features, _ = data
+    with trackline.start_run():
+        info = xgb_flavor.log_model(booster, name="xgb", registered_model_name="churn")
+    assert info.registered_model_version == 1
+    loaded = trackline.pyfunc.load_model("models:/churn/1")
+    np.testing.assert_allclose(loaded.predict(features), booster.predict(xgb.DMatrix(features)))
 
 
 # -- bad input -------------------------------------------------------------------------------
