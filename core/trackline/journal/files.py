@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -86,13 +87,14 @@ class JournalWriter:
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "ab")  # noqa: SIM115 (kept open for the writer's lifetime)
+        # Unbuffered: a failed write must not leave bytes in a buffer that a later flush
+        # (or truncate) would push out as a partial line.
+        handle = open(self.path, "ab", buffering=0)  # noqa: SIM115 (open while writing)
         try:
             _lock(handle, self.path)
             if handle.tell() == 0:
                 first = header(self.store_uri, int(time.time() * 1000), os.getpid(), _host())
-                handle.write(json.dumps(first).encode() + b"\n")
-                handle.flush()
+                _write_all(handle.fileno(), json.dumps(first).encode() + b"\n")
                 os.fsync(handle.fileno())
                 _fsync_dir(self.path.parent)
         except BaseException:
@@ -113,24 +115,28 @@ class JournalWriter:
         if self._handle is None:
             self._open()
         data = ("\n".join(lines) + "\n").encode("utf-8")
-        start = self._handle.tell()
+        fd = self._handle.fileno()
+        start = os.lseek(fd, 0, os.SEEK_END)
         try:
-            self._handle.write(data)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            _write_all(fd, data)
+            os.fsync(fd)
         except BaseException:
             # Cut off a partial write so the next append starts on a fresh line.
-            try:
-                self._handle.truncate(start)
-                self._handle.seek(start)
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
             raise
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def _host() -> str:
