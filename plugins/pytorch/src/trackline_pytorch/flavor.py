@@ -420,10 +420,11 @@ def _load_from_data(
             )
         module = _pickle_module_for(data_dir, kwargs.pop("pickle_module", None))
         kwargs.setdefault("weights_only", False)
-        kwargs.setdefault("map_location", device or "cpu")
+        if device:
+            kwargs.setdefault("map_location", device)
         try:
             if _is_torchscript(pickled_file):
-                model = torch.jit.load(str(pickled_file), map_location=kwargs["map_location"])
+                model = torch.jit.load(str(pickled_file), map_location=kwargs.get("map_location"))
             else:
                 model = torch.load(str(pickled_file), pickle_module=module, **kwargs)
         except ModuleNotFoundError:
