@@ -8,7 +8,8 @@
 Both map a repository path to ``<server>/api/2.0/mlflow-artifacts/artifacts/<root>/<path>``:
 PUT uploads (the open file is the request body, so memory stays constant), GET downloads
 (streamed into a temporary file that is renamed into place only when complete), GET with
-``?path=`` lists, DELETE deletes. Every path goes through ``validate_artifact_path`` and is
+``?path=`` lists, DELETE deletes. Files above ``MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE``
+go up in parts straight to the store when the server offers it (``trackline_rest.multipart``). Every path goes through ``validate_artifact_path`` and is
 percent-encoded in URLs, so file names such as ``100% done.txt`` or ``a#b`` stay literal.
 """
 
@@ -26,6 +27,7 @@ from trackline.entities import FileInfo
 from trackline.exceptions import TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
 
+from trackline_rest import multipart as _multipart
 from trackline_rest.http import HttpClient, HttpConfig, raise_for_error, redact
 
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
@@ -125,6 +127,12 @@ class HttpArtifactRepository(ArtifactRepository):
         directory = validate_artifact_path(artifact_path)
         name = os.path.basename(local_file)
         remote = self._remote(posixpath.join(directory, name) if directory else name)
+        if _multipart.wanted(os.path.getsize(local_file), self._endpoint, self._http):
+            try:
+                _multipart.upload(self._http, self._endpoint, local_file, self._remote(directory))
+                return
+            except _multipart.Unsupported:
+                pass  # the destination cannot: send the file in one request
         with open(local_file, "rb") as f:
             # An empty file object would make requests fall back to chunked encoding; send
             # b"" so the server gets Content-Length: 0.

@@ -27,6 +27,7 @@ from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 
 from trackline_server import logged_models_api, registry_api, ui_api
 from trackline_server.artifacts import (
+    MULTIPART_UNSUPPORTED,
     RunArtifacts,
     check_local_location,
     check_path,
@@ -390,12 +391,57 @@ async def delete_artifact(ctx: Context, request: Request) -> Response:
     return json_response({})
 
 
-async def multipart_not_supported(ctx: Context, request: Request) -> Response:
-    _url_path(request)
-    raise TracklineException(
-        "Multipart upload is not supported for the current artifact repository",
-        "NOT_IMPLEMENTED",
+async def _multipart_request(
+    ctx: Context, request: Request, fields: tuple[F, ...]
+) -> tuple[str, dict[str, Any]]:
+    """(directory from the URL, parsed JSON body) of a multipart-upload request.
+
+    As in MLflow, the URL names the directory and the body's ``path`` the client's local
+    file, whose base name becomes the artifact's name.
+    """
+    from trackline_server.app import read_params
+
+    directory = _url_path(request)
+    if not ctx.proxy.supports_multipart_upload:
+        raise TracklineException(MULTIPART_UNSUPPORTED, "NOT_IMPLEMENTED")
+    raw_params, from_query = await read_params(request, ctx.config.max_request_body)
+    return directory, parse_message(fields, raw_params, query=from_query)
+
+
+async def create_multipart_upload(ctx: Context, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    directory, req = await _multipart_request(ctx, request, MPU_CREATE_REQUEST)
+    num_parts = req.get("num_parts")
+    num_parts = 1 if num_parts is None else num_parts
+    created = await run_in_threadpool(
+        ctx.proxy.create_multipart_upload, directory, req["path"], num_parts
     )
+    return json_response(created)
+
+
+async def complete_multipart_upload(ctx: Context, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    directory, req = await _multipart_request(ctx, request, MPU_COMPLETE_REQUEST)
+    await run_in_threadpool(
+        ctx.proxy.complete_multipart_upload,
+        directory,
+        req["path"],
+        req.get("upload_id") or "",
+        req["parts"],
+    )
+    return json_response({})
+
+
+async def abort_multipart_upload(ctx: Context, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    directory, req = await _multipart_request(ctx, request, MPU_ABORT_REQUEST)
+    await run_in_threadpool(
+        ctx.proxy.abort_multipart_upload, directory, req["path"], req.get("upload_id") or ""
+    )
+    return json_response({})
 
 
 async def presigned_not_supported(ctx: Context, request: Request) -> Response:
@@ -429,7 +475,9 @@ def server_info(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
         "store_type": store_type,
         "workspaces_enabled": False,
         "trace_archival_enabled": False,
-        "multipart_uploads_enabled": False,
+        "multipart_uploads_enabled": bool(
+            ctx.config.serve_artifacts and ctx.proxy.supports_multipart_upload
+        ),
         "multipart_downloads_enabled": False,
         "artifact_serving_enabled": ctx.config.serve_artifacts,
         "artifacts_presigned_only": False,
@@ -451,7 +499,38 @@ async def openapi_document(ctx: Context, request: Request) -> Response:
 RUN_ID = F("run_id", required=True, alias="run_uuid", doc="run_uuid is a deprecated alias")
 EXPERIMENT_ID = F("experiment_id", required=True)
 GET_ARTIFACT_REQUEST = (RUN_ID, F("path"))
-MPU_NOTE = "Answers 501 NOT_IMPLEMENTED: local destinations cannot do multipart uploads."
+MPU_NOTE = (
+    "Multipart upload through presigned part URLs (S3 destinations); answers 501 "
+    "NOT_IMPLEMENTED where the destination cannot do it (a local folder)."
+)
+MESSAGES.update(
+    {
+        "MultipartUploadCredential": (
+            F("url"),
+            F("part_number", "int64"),
+            F("headers", "MultipartUploadHeaders", doc="headers to send with the PUT"),
+        ),
+        "MultipartUploadHeaders": (),
+        "MultipartUploadPart": (F("part_number", "int64"), F("etag"), F("url")),
+    }
+)
+MPU_CREATE_REQUEST = (F("path", required=True), F("num_parts", "int64"))
+MPU_COMPLETE_REQUEST = (
+    F("path", required=True),
+    F("upload_id"),
+    F("parts", "MultipartUploadPart", repeated=True, required=True),
+)
+MPU_ABORT_REQUEST = (F("path", required=True), F("upload_id"))
+MPU_ROUTES = (
+    (
+        "Create",
+        create_multipart_upload,
+        MPU_CREATE_REQUEST,
+        (F("upload_id"), F("credentials", "MultipartUploadCredential", repeated=True)),
+    ),
+    ("Complete", complete_multipart_upload, MPU_COMPLETE_REQUEST, ()),
+    ("Abort", abort_multipart_upload, MPU_ABORT_REQUEST, ()),
+)
 
 TRACKING_ROUTES: tuple[Route, ...] = (
     # experiments
@@ -713,15 +792,17 @@ TRACKING_ROUTES: tuple[Route, ...] = (
         Route(
             f"{name}MultipartUpload",
             ("POST",),
-            f"/mpu/{verb}/{{path:path}}",
-            multipart_not_supported,
+            f"/mpu/{name.lower()}/{{path:path}}",
+            handler,
+            request,
+            response,
             prefixes=ARTIFACTS,
             kind="raw",
             group="artifacts",
             statuses=("501",),
             summary=MPU_NOTE,
         )
-        for name, verb in (("Create", "create"), ("Complete", "complete"), ("Abort", "abort"))
+        for name, handler, request, response in MPU_ROUTES
     ),
     Route(
         "GetPresignedDownloadUrl",

@@ -176,10 +176,62 @@ class ArtifactProxy:
         try:
             local = os.path.join(tmp, posixpath.basename(path))
             self.repository._download_file(path, local)
+        except TracklineException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+                raise not_found(path) from None
+            raise  # permission denied, store unreachable…: say so, not "not found"
         except Exception:
             shutil.rmtree(tmp, ignore_errors=True)
             raise not_found(path) from None
         return local, tmp
+
+    # -- multipart uploads -----------------------------------------------------------------
+
+    @property
+    def supports_multipart_upload(self) -> bool:
+        """Whether the destination's repository hands out presigned part URLs (S3).
+
+        Repositories opt in with MLflow's method names (``create_multipart_upload``,
+        ``complete_multipart_upload``, ``abort_multipart_upload``); local ones do not.
+        """
+        if self.local:
+            return False
+        # Asked of the factory, not of a repository: /server-info must answer at once (MLflow
+        # clients give it 3 s), and opening a cloud store can take longer than that.
+        try:
+            from trackline.plugins.manager import get_plugin_manager
+
+            factory = get_plugin_manager().artifact_repository_factory(self.destination)
+        except Exception:  # no plugin for the scheme: nothing to advertise
+            return False
+        return bool(getattr(factory, "supports_multipart_upload", False))
+
+    def _multipart_repository(self) -> ArtifactRepository:
+        if not self.supports_multipart_upload:
+            raise TracklineException(MULTIPART_UNSUPPORTED, "NOT_IMPLEMENTED")
+        return self.repository
+
+    def create_multipart_upload(self, directory: str, name: str, num_parts: int) -> dict:
+        """Start an upload of file ``name`` into ``directory``; presigned URL per part."""
+        repository = self._multipart_repository()
+        return repository.create_multipart_upload(  # type: ignore[attr-defined]
+            _file_name(name), num_parts, directory or None
+        )
+
+    def complete_multipart_upload(
+        self, directory: str, name: str, upload_id: str, parts: list[dict]
+    ) -> None:
+        repository = self._multipart_repository()
+        repository.complete_multipart_upload(  # type: ignore[attr-defined]
+            _file_name(name), upload_id, parts, directory or None
+        )
+
+    def abort_multipart_upload(self, directory: str, name: str, upload_id: str) -> None:
+        repository = self._multipart_repository()
+        repository.abort_multipart_upload(  # type: ignore[attr-defined]
+            _file_name(name), upload_id, directory or None
+        )
 
     async def upload(self, path: str, chunks: AsyncIterator[bytes]) -> None:
         """Stream ``chunks`` into ``path``; nothing is visible there until the last byte.
@@ -257,6 +309,22 @@ class RunArtifacts:
         if self.proxy is not None:
             return self.proxy.download_target(self._join(path))
         return ArtifactProxy(self.artifact_uri).download_target(path)
+
+
+MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
+
+
+def _file_name(client_path: str) -> str:
+    """The file name of a multipart upload: the last part of the client's (local) path.
+
+    MLflow clients send their local file path; only its base name is used, and it must be
+    a plain name (no '..', no NUL).
+    """
+    name = client_path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    if not name or name in (".", "..") or "\x00" in name:
+        raise bad_path(client_path)
+    check_path(name)
+    return name
 
 
 def not_found(path: str) -> TracklineException:
