@@ -205,10 +205,15 @@ def save_model(
             )
         tensors = _example_tensors(torch, input_example)
         if tensors is None:
+            given = (
+                "none was given"
+                if input_example is None
+                else f"got a {type(input_example).__name__}"
+            )
             raise TracklineException.invalid_parameter_value(
                 "serialization_format='pt2' (the default) traces the model with torch.export, "
-                "so it needs input_example: a numpy array or torch.Tensor (or a tuple of them). "
-                "Pass one, or save with serialization_format='pickle'."
+                "so it needs input_example: a numpy array or torch.Tensor (or a tuple of them); "
+                f"{given}. Pass one, or save with serialization_format='pickle'."
             )
         arrays = [t.detach().cpu().numpy() for t in tensors]
         if len(arrays) == 1:
