@@ -129,6 +129,34 @@ def test_the_device_is_not_a_predict_param(tmp_path, net, features):
         trackline.pyfunc.load_model(str(path)).predict(features, params={"device": "cpu"})
 
 
+def test_code_paths_ship_the_module_a_pickled_model_needs(tmp_path, features, monkeypatch):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "shipped_net.py").write_text(
+        "import torch\n\n"
+        "class ShippedNet(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.linear = torch.nn.Linear(3, 1)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.linear(x) + 1.0\n"
+    )
+    monkeypatch.syspath_prepend(str(source))
+    import shipped_net
+
+    model = shipped_net.ShippedNet()
+    path = tmp_path / "model"
+    pt_flavor.save_model(
+        model, path, serialization_format="pickle", code_paths=[str(source / "shipped_net.py")]
+    )
+    assert (path / "code" / "shipped_net.py").is_file()
+    # Elsewhere the module is not importable: the model brings it along.
+    monkeypatch.delitem(sys.modules, "shipped_net")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(source)])
+    predicted = trackline.pyfunc.load_model(str(path)).predict(features)
+    np.testing.assert_allclose(predicted, expected_of(model, features), rtol=1e-6)
+
+
 def test_torchscript_module_round_trip(tmp_path, net, features):
     path = tmp_path / "model"
     pt_flavor.save_model(torch.jit.script(net), path, serialization_format="pickle")

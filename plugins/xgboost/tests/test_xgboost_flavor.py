@@ -101,6 +101,22 @@ def test_booster_round_trip_predicts_through_dmatrix(tmp_path, data, booster):
     np.testing.assert_allclose(margins, booster.predict(xgb.DMatrix(features), output_margin=True))
 
 
+def test_models_without_model_class_load_as_boosters(tmp_path, data, booster):
+    # MLflow before 1.22 wrote no model_class: such models are Boosters.
+    features, _ = data
+    path = tmp_path / "old"
+    xgb_flavor.save_model(booster, path)
+    mlmodel = path / "MLmodel"
+    raw = yaml.safe_load(mlmodel.read_text())
+    del raw["flavors"]["xgboost"]["model_class"]
+    mlmodel.write_text(yaml.safe_dump(raw))
+    loaded = xgb_flavor.load_model(str(path))
+    assert isinstance(loaded, xgb.Booster)
+    np.testing.assert_allclose(
+        loaded.predict(xgb.DMatrix(features)), booster.predict(xgb.DMatrix(features))
+    )
+
+
 def test_pyfunc_enforces_the_signature(tmp_path, data, classifier):
     features, _ = data
     path = tmp_path / "model"
