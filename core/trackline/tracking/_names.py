@@ -66,4 +66,6 @@ FLUENT_NAMES = (
     "delete_logged_model_tag",
     "log_outputs",
     "ActiveModel",
+    # autologging (trackline.autologging)
+    "autolog",
 )

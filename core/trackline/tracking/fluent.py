@@ -753,3 +753,8 @@ __all__ += [
     "set_active_model",
     "set_logged_model_tags",
 ]
+
+# Autologging has its own package; trackline.autolog is part of the fluent API's names.
+from trackline.autologging import autolog  # noqa: E402
+
+__all__ += ["autolog"]

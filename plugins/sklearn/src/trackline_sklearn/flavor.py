@@ -18,6 +18,8 @@ from trackline.models.model import Model, ModelInfo
 from trackline.models.signature import ModelSignature
 from trackline.tracking.uri import env
 
+from trackline_sklearn.autolog import autolog  # trackline.sklearn.autolog(); imports no sklearn
+
 FLAVOR_NAME = "sklearn"
 SERIALIZATION_FORMAT_SKOPS = "skops"
 SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
@@ -40,6 +42,7 @@ _PICKLE_FILE = "model.pkl"
 
 __all__ = [
     "FLAVOR_NAME",
+    "autolog",
     "SERIALIZATION_FORMAT_CLOUDPICKLE",
     "SERIALIZATION_FORMAT_PICKLE",
     "SERIALIZATION_FORMAT_SKOPS",
