@@ -205,7 +205,7 @@ def _version_allows(name: str, config: dict[str, Any], allow_untested: bool) -> 
     if config.get("disable_for_unsupported_versions"):
         logger.info("%s Autologging stays disabled (disable_for_unsupported_versions).", problem)
         return False
-    if allow_untested_versions:
+    if allow_untested:
         logger.warning("%s Enabling it anyway (allow_untested_versions=True).", problem)
         return True
     raise UnsupportedLibraryVersion(
