@@ -329,3 +329,35 @@ def test_version_sources_are_validated(server, client, mlflow, unique, tmp_path)
     inside = client.create_model_version(name, f"{run_root}/model", run_id=run_id)
     assert str(inside.version) == "2"
     assert client.search_model_versions(f"name = '{name}'").__len__() == 2
+
+
+def test_mlflow3_log_model_with_registered_model_name(mlflow, client, server, unique):
+    """MLflow 3's flow: log_model creates a logged model on the server, uploads it, and
+    registers models:/m-<id> (with model_id); the alias then loads it back."""
+    pyfunc = pytest.importorskip("mlflow.pyfunc")
+
+    class AddOne(pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return [x + 1 for x in model_input]
+
+    name = unique("logged")
+    mlflow.set_experiment(unique("mlflow3"))
+    with mlflow.start_run() as run:
+        info = pyfunc.log_model(name="model", python_model=AddOne(), registered_model_name=name)
+    mv = client.get_model_version(name, "1")
+    assert mv.source == info.model_uri and info.model_uri.startswith("models:/m-")
+    assert mv.run_id == run.info.run_id
+    # MLflow's ModelVersion.from_proto drops model_id, so read it from the wire.
+    raw = _api(server, "GET", "/model-versions/get", params={"name": name, "version": "1"})
+    assert raw.json()["model_version"]["model_id"] == info.model_id
+    client.set_registered_model_alias(name, "champion", "1")
+    assert pyfunc.load_model(f"models:/{name}@champion").predict([1, 2]) == [2, 3]
+    # A version may not borrow another logged model's files.
+    response = _api(
+        server,
+        "POST",
+        "/model-versions/create",
+        json={"name": name, "source": info.model_uri, "model_id": "m-" + "0" * 32},
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("Invalid model version source")

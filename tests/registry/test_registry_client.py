@@ -198,6 +198,9 @@ def test_logged_model_uri_registers_and_resolves(tracking_uri, tmp_path):
     assert trackline.artifacts.load_text("models:/from-logged/1/MLmodel") == expected
     found = client.search_model_versions(f"model_id = '{logged.model_id}'")
     assert [(v.name, v.version) for v in found] == [("from-logged", "1")]
+    # Without a run_id the version takes the logged model's source run (MLflow's rule).
+    bare = client.create_model_version("from-logged", f"models:/{logged.model_id}")
+    assert bare.run_id == run.info.run_id and bare.model_id is None
     with pytest.raises(TracklineException) as info:
         client.create_model_version("from-logged", "models:/m-0123456789abcdef0123456789abcdef")
     assert info.value.error_code == "INVALID_PARAMETER_VALUE"

@@ -590,7 +590,9 @@ class SqlRegistryStore(AbstractRegistryStore):
 
         def work(conn: Connection) -> ModelVersion:
             self._model_row(conn, name)
-            storage_location = self._storage_location(conn, source)
+            storage_location, source_run = self._storage_location(conn, source)
+            # Lineage from the logged model when the caller named none (MLflow's rule).
+            version_run = run_id or source_run or self._logged_model_run(conn, model_id)
             highest = conn.execute(
                 select(func.max(model_versions.c.version)).where(model_versions.c.name == name)
             ).scalar()
@@ -607,7 +609,7 @@ class SqlRegistryStore(AbstractRegistryStore):
                     current_stage=STAGE_NONE,
                     source=source,
                     storage_location=storage_location,
-                    run_id=run_id or None,
+                    run_id=version_run or None,
                     run_link=run_link or "",
                     status=ModelVersionStatus.READY,
                     status_message=None,
@@ -629,29 +631,38 @@ class SqlRegistryStore(AbstractRegistryStore):
         # reads the new maximum.
         return self._write(work, retry_integrity=True)
 
-    def _storage_location(self, conn: Connection, source: str) -> str:
+    def _storage_location(self, conn: Connection, source: str) -> tuple[str, str | None]:
+        """(where the files are, the run that produced them if the source says) for a source."""
         if not is_models_uri(source):
-            return source
+            return source, None
         parsed = parse_model_uri(source)
         if parsed.model_id is not None:
-            location = conn.execute(
-                select(logged_models.c.artifact_location).where(
+            row = conn.execute(
+                select(logged_models.c.artifact_location, logged_models.c.source_run_id).where(
                     logged_models.c.model_id == parsed.model_id
                 )
-            ).scalar()
-            if location is None:
+            ).first()
+            if row is None:
                 raise TracklineException.invalid_parameter_value(
                     f"Unable to fetch model from model URI source artifact location "
                     f"'{source}': no logged model with id {parsed.model_id!r}."
                 )
-            return location
+            return row.artifact_location, row.source_run_id
         if parsed.version is not None and parsed.name is not None:
             row = self._version_row(conn, parsed.name, int(parsed.version))
-            return row.storage_location or row.source
+            return row.storage_location or row.source, None
         raise TracklineException.invalid_parameter_value(
             f"Invalid model version source {source!r}: a models:/ source must name a logged "
             "model (models:/m-<id>) or one version (models:/<name>/<version>)."
         )
+
+    @staticmethod
+    def _logged_model_run(conn: Connection, model_id: str | None) -> str | None:
+        if not model_id:
+            return None
+        return conn.execute(
+            select(logged_models.c.source_run_id).where(logged_models.c.model_id == model_id)
+        ).scalar()
 
     def update_model_version(
         self, name: str, version: str | int, description: str | None
