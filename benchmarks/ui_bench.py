@@ -1,6 +1,6 @@
 """Benchmark the web UI in a real browser: first table render of 10,000 runs, a 10^6-point chart.
 
-This starts ``trackline server`` on a fresh SQLite database, logs over the REST API an
+This starts ``trackline ui`` (one worker) on a fresh SQLite database, logs over the REST API an
 experiment of ``--runs`` runs (params, metrics, tags) and one run with a ``--points``-point
 metric (a sine with rare one-point spikes), then drives Debian's Chromium (Playwright,
 ``/usr/bin/chromium``; no browser download) and measures, ``--repeat`` times in a fresh browser
@@ -77,7 +77,8 @@ def health_ok(url: str) -> bool:
 def server(workdir: Path) -> Iterator[str]:
     port = free_port()
     executable = REPO / ".venv" / "bin" / "trackline"
-    command = [str(executable), "server", "--backend-store-uri", f"sqlite:///{workdir}/db.sqlite"]
+    # `trackline ui`: the command the issue names (one worker, so one cache of reductions).
+    command = [str(executable), "ui", "--backend-store-uri", f"sqlite:///{workdir}/db.sqlite"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TRACKLINE_"))}
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
