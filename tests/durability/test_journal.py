@@ -232,17 +232,19 @@ FULL_DISK = """
 
 
 def test_full_disk_is_reported_and_nothing_is_dropped(tmp_path: Path, tools) -> None:
-    with socket.socket() as sock:  # a port nobody listens on: the server is down
+    # A port held bound but never listening: connections are refused (the server is down),
+    # and no server another test starts can take it meanwhile.
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    journal_dir = tmp_path / "journal"
-    process = tools.python(
-        FULL_DISK,
-        f"http://127.0.0.1:{port}",
-        env=tools.child_env(journal_dir),
-        cwd=tmp_path,
-    )
-    out, err = process.communicate(timeout=120)
+        journal_dir = tmp_path / "journal"
+        process = tools.python(
+            FULL_DISK,
+            f"http://127.0.0.1:{port}",
+            env=tools.child_env(journal_dir),
+            cwd=tmp_path,
+        )
+        out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert "ERROR" in out and "cannot be written" in out, out
     assert "File too large" in out
