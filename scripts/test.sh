@@ -25,6 +25,13 @@ if ! benchmarks/.venv-mlflow/bin/python -c "import sklearn, skops" >/dev/null 2>
     benchmarks/.venv-mlflow/bin/python -m pip install -q scikit-learn skops
 fi
 
+# Azurite (npm), the Azure Blob server trackline-fsspec's tests start on loopback; installed
+# once into a git-ignored folder. Once there, its tests must run, not skip.
+if [ ! -x plugins/fsspec/.azurite/node_modules/.bin/azurite-blob ]; then
+    npm install --silent --no-audit --no-fund --prefix plugins/fsspec/.azurite azurite@3.35.0
+fi
+export TRACKLINE_REQUIRE_STORAGE_SERVERS=1
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 TRACKLINE_PLUGINS_STRICT=1 TRACKLINE_REQUIRE_MLFLOW_SERVER=1 .venv/bin/pytest -n 2 "$@"
