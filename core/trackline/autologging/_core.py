@@ -17,6 +17,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -426,7 +427,7 @@ def _call_patched(
                     result = tracked.result
                 else:
                     try:
-                        result = original(*args, **kwargs)
+                        result = tracked(*args, **kwargs)
                     except BaseException:
                         _end_run(started_run, "FAILED", session)
                         started_run = False
@@ -436,13 +437,14 @@ def _call_patched(
                 session.failures.append(
                     ("autologging", RuntimeError("the patch did not call the original"))
                 )
-                result = original(*args, **kwargs)
+                result = tracked(*args, **kwargs)
             _end_run(started_run, "FINISHED", session)
             started_run = False
             return result
     finally:
-        if started_run:  # an unexpected BaseException (KeyboardInterrupt) left it open
-            _end_run(True, "KILLED", session)
+        if started_run:  # the training raised (FAILED) or was interrupted (KILLED)
+            in_flight = sys.exc_info()[1]
+            _end_run(True, "FAILED" if isinstance(in_flight, Exception) else "KILLED", session)
         _close_session()
         session.report()
 

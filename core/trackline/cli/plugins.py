@@ -53,11 +53,24 @@ def _entries(ctx: click.Context) -> list[dict[str, Any]]:
         commands = root.plugin_commands
         command_errors = root.plugin_errors
     entries = []
-    for info in get_plugin_manager().plugin_infos():
+    manager = get_plugin_manager()
+    for info in manager.plugin_infos():
         entry = dataclasses.asdict(info)
-        entry["provides"] = entry["provides"] + [
+        entry["provides"] = [_with_tested_range(manager, p) for p in entry["provides"]] + [
             f"command: {name}" for name in commands.get(info.name, [])
         ]
         entry["command_error"] = command_errors.get(info.name)
         entries.append(entry)
     return entries
+
+
+def _with_tested_range(manager: Any, provided: str) -> str:
+    """``autologger: sklearn`` → ``autologger: sklearn (sklearn 1.3.0 to 1.9.1 tested)``: the
+    library range the plugin declares in its ``AutologgerSpec.tested``."""
+    kind, _, name = provided.partition(": ")
+    entry = manager.registry.autologgers.get(name) if kind == "autologger" else None
+    if entry is None:
+        return provided
+    spec = entry[0]
+    tested = "any version" if spec.tested is None else f"{spec.tested[0]} to {spec.tested[1]}"
+    return f"{provided} ({spec.library} {tested} tested)"
