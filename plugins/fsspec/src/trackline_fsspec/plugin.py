@@ -24,7 +24,7 @@ REPOSITORIES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("gs",), GENERIC, "Google Cloud Storage; needs trackline-fsspec[gcs]."),
     (("ftp",), GENERIC, "FTP servers (fsspec's built-in FTP file system)."),
     (("sftp",), GENERIC, "SFTP servers over SSH; needs trackline-fsspec[sftp]."),
-    (("hdfs", "viewfs"), GENERIC, "HDFS through pyarrow; needs trackline-fsspec[hdfs]."),
+    (("hdfs",), GENERIC, "HDFS through pyarrow; needs trackline-fsspec[hdfs]."),
 )
 SCHEMES: tuple[str, ...] = tuple(scheme for schemes, _, _ in REPOSITORIES for scheme in schemes)
 
