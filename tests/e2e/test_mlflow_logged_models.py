@@ -61,6 +61,9 @@ def test_pyfunc_log_model_load_model_and_predict(mlflow, client, server, unique)
 
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     assert list(loaded.predict([1, 2, 39])) == [4, 5, 42]
+    # runs:/<run>/<name> finds the run's logged model through search_logged_models.
+    by_run = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    assert list(by_run.predict([0])) == [3]
 
     model = mlflow.get_logged_model(model_id)
     assert model.name == "model"
