@@ -25,6 +25,26 @@ def test_initialize_finalize_and_last_logged_model(tracking):
     assert [(m.key, m.value, m.run_id) for m in last.metrics] == [("acc", 0.75, run.info.run_id)]
 
 
+def test_create_external_model(tracking):
+    tracking.set_experiment("lm-external")
+    with tracking.start_run() as run:
+        model = tracking.create_external_model(name="agent", model_type="agent")
+    assert model.status == LoggedModelStatus.READY
+    assert model.tags["mlflow.model.isExternal"] == "true"
+    assert model.source_run_id == run.info.run_id
+    assert tracking.last_logged_model().model_id == model.model_id
+    files = tracking.MlflowClient().list_logged_model_artifacts(model.model_id)
+    assert [f.path for f in files] == ["MLmodel"]
+    import yaml
+
+    local = tracking.artifacts.download_artifacts(f"{model.artifact_location}/MLmodel")
+    with open(local, encoding="utf-8") as f:
+        spec = yaml.safe_load(f)
+    # No flavor: nothing loads an external model, but it can be registered.
+    assert spec["model_id"] == model.model_id and spec["flavors"] == {}
+    assert spec["metadata"] == {"mlflow.model.isExternal": True}
+
+
 def test_tags_params_and_outputs(tracking):
     tracking.set_experiment("lm-tags")
     with tracking.start_run() as run:

@@ -95,6 +95,51 @@ def initialize_logged_model(
     return model
 
 
+MODEL_IS_EXTERNAL_TAG = "mlflow.model.isExternal"
+
+
+def create_external_model(
+    name: str | None = None,
+    source_run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    model_type: str | None = None,
+    experiment_id: str | None = None,
+) -> LoggedModel:
+    """A READY logged model whose real artifacts live outside trackline (an agent, a service).
+
+    Like MLflow, it is tagged ``mlflow.model.isExternal=true`` and gets a minimal ``MLmodel``
+    file (metadata ``mlflow.model.isExternal: true``) so that it can be registered.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from trackline.models.model import Model
+
+    model = initialize_logged_model(
+        name=name,
+        source_run_id=source_run_id,
+        tags={**(tags or {}), MODEL_IS_EXTERNAL_TAG: "true"},
+        params=params,
+        model_type=model_type,
+        experiment_id=experiment_id,
+    )
+    spec = Model(
+        artifact_path=model.artifact_location,
+        run_id=model.source_run_id,
+        model_uuid=model.model_id,
+        model_id=model.model_id,
+        metadata={MODEL_IS_EXTERNAL_TAG: True},
+    )
+    client = _fluent()._client()
+    with tempfile.TemporaryDirectory(prefix="trackline-external-model-") as tmp:
+        spec.save(Path(tmp) / "MLmodel")
+        client.log_model_artifacts(model.model_id, tmp)
+    model = client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+    _set_last_logged_model_id(model.model_id)
+    return model
+
+
 def finalize_logged_model(model_id: str, status: LoggedModelStatus | str) -> LoggedModel:
     return _fluent()._client().finalize_logged_model(model_id, status)
 
@@ -238,6 +283,7 @@ def clear_active_model() -> None:
 __all__ = [
     "ActiveModel",
     "clear_active_model",
+    "create_external_model",
     "delete_logged_model_tag",
     "finalize_logged_model",
     "get_active_model_id",

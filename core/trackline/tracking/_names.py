@@ -54,6 +54,7 @@ FLUENT_NAMES = (
     "set_model_version_tag",
     # logged models (trackline.tracking._logged_models_fluent)
     "initialize_logged_model",
+    "create_external_model",
     "finalize_logged_model",
     "get_logged_model",
     "search_logged_models",

@@ -725,6 +725,7 @@ __all__ += [
 from trackline.tracking._logged_models_fluent import (  # noqa: E402
     ActiveModel,
     clear_active_model,
+    create_external_model,
     delete_logged_model_tag,
     finalize_logged_model,
     get_active_model_id,
@@ -741,6 +742,7 @@ from trackline.tracking._logged_models_fluent import (  # noqa: E402
 __all__ += [
     "ActiveModel",
     "clear_active_model",
+    "create_external_model",
     "delete_logged_model_tag",
     "finalize_logged_model",
     "get_active_model_id",
