@@ -120,6 +120,11 @@ function Datasets({ run }) {
 
 export function RunPage({ runId, params }) {
   const { data, error, reload } = useLoader(() => api("mlflow/runs/get", { query: { run_id: runId } }), [runId]);
+  const experimentId = data?.run?.info?.experiment_id;
+  const experiment = useLoader(
+    () => (experimentId ? api("mlflow/experiments/get", { query: { experiment_id: experimentId } }) : Promise.resolve(null)),
+    [experimentId],
+  );
   if (error) {
     const missing = error.status === 404 || error.code === "RESOURCE_DOES_NOT_EXIST";
     return html`<${Message} kind="error">${missing ? `Run ${runId} does not exist (it may have been deleted for good).` : `Could not load run ${runId}: ${error.message}`} <a href="#/experiments">Back to the experiments</a><//>`;
@@ -128,7 +133,7 @@ export function RunPage({ runId, params }) {
   const run = normalizeRun(data.run);
   const chartLink = (key) => html`<a href=${hashFor(["charts"], { runs: run.id, metric: key, exp: run.experimentId })} title="Plot ${key}">${key}</a>`;
   return html`
-    <div class="crumbs"><a href="#/experiments">Experiments</a> › <a href=${hashFor(["experiments", run.experimentId])}>experiment ${run.experimentId}</a> ›</div>
+    <div class="crumbs"><a href="#/experiments">Experiments</a> › <a href=${hashFor(["experiments", run.experimentId])}>${experiment.data?.experiment?.name || `experiment ${run.experimentId}`}</a> ›</div>
     <h1>${run.name}</h1>
     ${run.lifecycle === "deleted" ? html`<${Message} kind="error">This run is deleted.<//>` : null}
     <div class="cards">
