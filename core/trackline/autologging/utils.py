@@ -175,3 +175,43 @@ def model_signature_and_example(
             _note(f"no model signature ({type(exc).__name__}: {exc})")
             signature = False
     return signature, example if log_input_examples else None
+
+
+def log_feature_importance(importance: Mapping[str, float], importance_type: str) -> None:
+    """``feature_importance_<type>.json`` (feature → value) and, with matplotlib installed, a
+    bar chart ``feature_importance_<type>.png``, as MLflow's XGBoost/LightGBM autologgers."""
+    from trackline.tracking import fluent
+
+    values = {str(k): float(v) for k, v in importance.items()}
+    run_id = current_run_id()
+    client = fluent._client()
+    client.log_dict(run_id, values, f"feature_importance_{importance_type}.json")
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return
+    ordered = sorted(values.items(), key=lambda item: item[1])
+    figure = Figure(figsize=(6, max(2.0, 0.3 * len(ordered) + 1)))
+    axes = figure.add_subplot()
+    axes.barh([name for name, _ in ordered], [value for _, value in ordered])
+    axes.set_title(f"Feature importance ({importance_type})")
+    figure.tight_layout()
+    client.log_figure(run_id, figure, f"feature_importance_{importance_type}.png")
+
+
+def log_metric_history(history: Mapping[str, Mapping[str, Any]], run_id: str | None = None) -> None:
+    """Log per-iteration evaluation results ``{dataset: {metric: [v0, v1, …]}}`` as metrics
+    ``<dataset>-<metric>`` with the iteration as step (the shape of XGBoost's and LightGBM's
+    ``evals_result``)."""
+    from trackline.tracking.client import now_ms
+
+    timestamp = now_ms()
+    batch = []
+    for dataset, metrics in history.items():
+        for metric, values in metrics.items():
+            for step, value in enumerate(values):
+                number = as_metric_value(value)
+                if number is not None:
+                    batch.append(Metric(f"{dataset}-{metric}", number, timestamp, step))
+    if batch:
+        _client().log_batch(run_id or current_run_id(), metrics=batch)

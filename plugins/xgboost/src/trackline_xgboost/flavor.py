@@ -23,6 +23,8 @@ from trackline.models import flavor
 from trackline.models.model import Model, ModelInfo
 from trackline.models.signature import ModelSignature
 
+from trackline_xgboost.autolog import autolog  # trackline.xgboost.autolog(); imports no xgboost
+
 logger = logging.getLogger(__name__)
 
 FLAVOR_NAME = "xgboost"
@@ -33,6 +35,7 @@ _DEFAULT_MODEL_CLASS = "xgboost.core.Booster"
 
 __all__ = [
     "FLAVOR_NAME",
+    "autolog",
     "MODEL_FORMAT_JSON",
     "MODEL_FORMAT_UBJ",
     "get_default_pip_requirements",

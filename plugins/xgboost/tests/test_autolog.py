@@ -1,0 +1,166 @@
+"""XGBoost autologging: real boosters on tiny data, logged into a SQLite store."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+
+@pytest.fixture
+def sqlite_tracking(tmp_path, monkeypatch):
+    import trackline
+    from trackline.autologging import _reset_for_tests
+    from trackline.tracking import fluent
+    from trackline.tracking.uri import clear_store_cache
+
+    for var in ("EXPERIMENT_NAME", "EXPERIMENT_ID", "RUN_ID", "TRACKING_URI"):
+        monkeypatch.delenv(f"MLFLOW_{var}", raising=False)
+        monkeypatch.delenv(f"TRACKLINE_{var}", raising=False)
+    monkeypatch.setenv("TRACKLINE_DEFAULT_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    monkeypatch.chdir(tmp_path)
+    trackline.set_tracking_uri(f"sqlite:///{tmp_path / 'tracking.db'}")
+    yield trackline
+    _reset_for_tests()
+    while fluent.active_run():
+        fluent.end_run()
+    trackline.set_tracking_uri(None)
+    clear_store_cache()
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = (X["a"] + 0.5 * X["b"] > 0).astype(int)
+    return X, y
+
+
+def _client():
+    from trackline.tracking import fluent
+
+    return fluent._client()
+
+
+def _only_run():
+    (run,) = _client().search_runs(["0"])
+    return run
+
+
+def test_train_logs_params_per_iteration_metrics_importance_and_model(sqlite_tracking, data):
+    trackline = sqlite_tracking
+    X, y = data
+    trackline.xgboost.autolog()
+    dtrain = xgb.DMatrix(X, label=y)
+    user_callbacks: list = []
+    evals_result: dict = {}
+    booster = xgb.train(
+        {"objective": "binary:logistic", "max_depth": 2, "eval_metric": ["logloss", "error"]},
+        dtrain,
+        num_boost_round=4,
+        evals=[(dtrain, "train")],
+        callbacks=user_callbacks,
+        evals_result=evals_result,
+        verbose_eval=False,
+    )
+    assert user_callbacks == []  # our callback went into a copy
+
+    run = _only_run()
+    assert run.data.tags["mlflow.autologging"] == "xgboost"
+    assert run.data.params["max_depth"] == "2"
+    assert run.data.params["num_boost_round"] == "4"
+    assert run.data.params["objective"] == "binary:logistic"
+    history = _client().get_metric_history(run.info.run_id, "train-logloss")
+    assert [m.step for m in history] == [0, 1, 2, 3]
+    assert [m.value for m in history] == pytest.approx(evals_result["train"]["logloss"])
+    assert "train-error" in run.data.metrics
+    artifacts = {f.path for f in _client().list_artifacts(run.info.run_id)}
+    assert {"feature_importance_weight.json", "feature_importance_weight.png"} <= artifacts
+    importance = json.loads(
+        trackline.artifacts.load_text(run.info.artifact_uri + "/feature_importance_weight.json")
+    )
+    assert importance == pytest.approx(booster.get_score(importance_type="weight"))
+
+    logged = trackline.last_logged_model()
+    assert logged.source_run_id == run.info.run_id
+    loaded = trackline.xgboost.load_model(f"models:/{logged.model_id}")
+    np.testing.assert_allclose(loaded.predict(dtrain), booster.predict(dtrain), rtol=1e-6)
+
+
+def test_early_stopping_is_logged(sqlite_tracking, data):
+    trackline = sqlite_tracking
+    X, y = data
+    trackline.xgboost.autolog(log_models=False)
+    dtrain = xgb.DMatrix(X, label=y)
+    booster = xgb.train(
+        {"objective": "binary:logistic", "eta": 1.0},
+        dtrain,
+        num_boost_round=50,
+        evals=[(dtrain, "train")],
+        early_stopping_rounds=1,
+        verbose_eval=False,
+    )
+    run = _only_run()
+    assert run.data.params["early_stopping_rounds"] == "1"
+    assert run.data.metrics["best_iteration"] == booster.best_iteration
+    assert run.data.metrics["stopped_iteration"] == booster.num_boosted_rounds() - 1
+
+
+def test_sklearn_api_fit_logs_eval_history_dataset_and_a_pyfunc_model(sqlite_tracking, data):
+    trackline = sqlite_tracking
+    X, y = data
+    trackline.xgboost.autolog(importance_types=["weight", "gain"])
+    model = xgb.XGBClassifier(n_estimators=3, max_depth=2).fit(
+        X, y, eval_set=[(X, y)], verbose=False
+    )
+
+    run = _only_run()  # the inner xgboost.train logged nothing of its own
+    assert run.data.params["n_estimators"] == "3"
+    history = _client().get_metric_history(run.info.run_id, "validation_0-logloss")
+    assert [m.step for m in history] == [0, 1, 2]
+    assert history[-1].value == pytest.approx(model.evals_result()["validation_0"]["logloss"][-1])
+    artifacts = {f.path for f in _client().list_artifacts(run.info.run_id)}
+    assert "feature_importance_gain.json" in artifacts
+    (dataset_input,) = run.inputs.dataset_inputs
+    assert json.loads(dataset_input.dataset.profile)["num_rows"] == 60
+
+    logged = trackline.last_logged_model()
+    pyfunc_model = trackline.pyfunc.load_model(f"models:/{logged.model_id}")
+    assert list(pyfunc_model.predict(X.iloc[:5])) == list(model.predict(X.iloc[:5]))
+    assert pyfunc_model.metadata.signature is not None
+
+
+def test_a_user_callback_that_raises_propagates_and_the_run_fails(sqlite_tracking, data):
+    trackline = sqlite_tracking
+    X, y = data
+    trackline.xgboost.autolog(log_models=False)
+
+    class Broken(xgb.callback.TrainingCallback):
+        def after_iteration(self, model, epoch, evals_log):
+            raise RuntimeError("the user's callback broke")
+
+    dtrain = xgb.DMatrix(X, label=y)
+    with pytest.raises(RuntimeError, match="the user's callback broke"):
+        xgb.train(
+            {}, dtrain, 2, evals=[(dtrain, "train")], callbacks=[Broken()], verbose_eval=False
+        )
+    assert _only_run().info.status == "FAILED"
+
+
+def test_disable_restores_xgboost(sqlite_tracking):
+    trackline = sqlite_tracking
+    train, fit = xgb.train, xgb.XGBClassifier.__dict__["fit"]
+    trackline.xgboost.autolog()
+    assert xgb.train is not train
+    trackline.xgboost.autolog(disable=True)
+    assert xgb.train is train and xgb.XGBClassifier.__dict__["fit"] is fit
+
+
+def test_unknown_importance_type_is_refused(sqlite_tracking):
+    from trackline.exceptions import TracklineException
+
+    with pytest.raises(TracklineException, match="Unknown importance type 'speed'"):
+        sqlite_tracking.xgboost.autolog(importance_types=["speed"])
