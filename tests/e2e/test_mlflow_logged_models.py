@@ -94,6 +94,21 @@ def test_pyfunc_log_model_load_model_and_predict(mlflow, client, server, unique)
     assert got.status_code == 200 and b"python_function" in got.content
 
 
+def test_sklearn_log_model_with_metrics_and_load(mlflow, client, unique):
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    mlflow.set_experiment(unique("sklearn"))
+    estimator = sklearn.LinearRegression().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(estimator, name="linear", pip_requirements=["scikit-learn"])
+        mlflow.log_metric("r2", 1.0, model_id=info.model_id)
+    loaded = mlflow.sklearn.load_model(info.model_uri)
+    assert loaded.predict([[3.0]]) == pytest.approx([7.0])
+    model = client.get_logged_model(info.model_id)
+    assert str(model.status) == "READY" and [m.key for m in model.metrics] == ["r2"]
+    found = mlflow.search_logged_models(filter_string="metrics.r2 >= 1", output_format="list")
+    assert [m.model_id for m in found] == [info.model_id]
+
+
 def test_search_tags_params_finalize_and_delete(mlflow, client, unique):
     experiment = mlflow.set_experiment(unique("search"))
     exp_id = experiment.experiment_id
