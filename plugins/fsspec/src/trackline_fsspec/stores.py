@@ -37,6 +37,9 @@ from trackline_fsspec.uris import mask_uri
 # flight, bound the memory of one upload to ~32 MiB whatever the file size.
 S3_PART_SIZE = 8 * 1024 * 1024
 S3_PART_CONCURRENCY = 4
+# Downloads read ranged parts of 16 MiB, six at a time: ~100 MiB at most per file, and
+# close to what s3fs's own defaults (50 MiB x 10) reach against one endpoint.
+S3_DOWNLOAD_PART_SIZE = 16 * 1024 * 1024
 
 
 @dataclass
@@ -168,7 +171,8 @@ def open_s3(uri: str) -> Store:
         root,
         "s3",
         upload_kwargs=upload_kwargs,
-        download_kwargs={"chunksize": S3_PART_SIZE},
+        download_kwargs={"chunksize": S3_DOWNLOAD_PART_SIZE, "max_concurrency": 6},
+        max_workers=16,
     )
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -244,19 +242,3 @@ def stored_md5(info: dict[str, Any]) -> bytes | None:
     if md5:
         return bytes(md5)
     return None
-
-
-class Counter:
-    """A thread-safe running total (bytes moved by parallel workers)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
-
-    def add(self, amount: int) -> None:
-        with self._lock:
-            self.value += amount
-
-
-def local_size(path: str) -> int:
-    return os.path.getsize(path)
