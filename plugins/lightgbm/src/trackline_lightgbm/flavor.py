@@ -25,6 +25,8 @@ from trackline.models.model import Model, ModelInfo
 from trackline.models.signature import ModelSignature
 from trackline.tracking.uri import env
 
+from trackline_lightgbm.autolog import autolog  # trackline.lightgbm.autolog(); imports no lightgbm
+
 FLAVOR_NAME = "lightgbm"
 SERIALIZATION_FORMAT_SKOPS = "skops"
 SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
@@ -47,6 +49,7 @@ DEFAULT_SKOPS_TRUSTED_TYPES = (
 
 __all__ = [
     "FLAVOR_NAME",
+    "autolog",
     "SERIALIZATION_FORMAT_CLOUDPICKLE",
     "SERIALIZATION_FORMAT_PICKLE",
     "SERIALIZATION_FORMAT_SKOPS",
