@@ -321,3 +321,40 @@ def test_next_process_replays_a_journal_left_by_a_killed_one(
         assert list(durable_env.iterdir()) == []
     finally:
         server.stop()
+
+
+def test_frozen_server_does_not_hold_training(
+    durable_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that hangs (SIGSTOP: connections accepted, never answered) instead of refusing:
+    after the stall timeout values go to the journal; once it thaws, all of it lands once."""
+    monkeypatch.setenv("TRACKLINE_ASYNC_LOGGING_STALL_TIMEOUT", "0.5")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")  # longer than the test's freeze
+    # One worker: the server is this one process, which SIGSTOP freezes whole.
+    server = server_testing.start_server(tmp_path / "server", "--workers", "1")
+    try:
+        trackline.set_tracking_uri(server.url)
+        trackline.enable_async_logging()
+        run = trackline.start_run()
+        run_id = run.info.run_id
+        log_steps(range(0, 200))
+        trackline.flush()
+
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            log_steps(range(200, 400))
+            trackline.set_tag("t", "during freeze")
+            trackline.flush()  # returns: the stalled batch and the rest are in the journal
+            queue = async_logging.existing_logger(server.url)
+            assert queue._journal is not None
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        wait_until(lambda: queue._journal is None, "the journal to be replayed")
+        trackline.set_tag("t", "after")
+        trackline.end_run()
+        counts = steps_in_store(server.url, run_id)
+        assert sorted(counts) == list(range(400))
+        assert set(counts.values()) == {1}
+        assert trackline.MlflowClient(server.url).get_run(run_id).data.tags["t"] == "after"
+    finally:
+        server.stop()

@@ -14,7 +14,8 @@ Every tracking store gets it, because it sits in front of the store interface
 * **Errors are never dropped.** A write the store rejects (say a param re-logged with another
   value) is found by retrying the batch one call at a time; the error names the call and is
   raised by the next logging call, ``flush()`` or ``end_run()``.
-* **Outages go to the journal.** When the store cannot be reached the worker appends what it
+* **Outages go to the journal.** When the store cannot be reached, or does not answer within
+  ``TRACKLINE_ASYNC_LOGGING_STALL_TIMEOUT`` seconds (default 10), the worker appends what it
   holds to a journal file (``trackline.journal``), fsync'd once per batch and at most every
   ``TRACKLINE_ASYNC_LOGGING_FLUSH_INTERVAL`` seconds (default 1), and keeps journaling until
   the store answers again (tried every ``TRACKLINE_ASYNC_LOGGING_RETRY_INTERVAL`` seconds,
@@ -67,6 +68,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_QUEUE = 100_000
 DEFAULT_FLUSH_INTERVAL = 1.0
 DEFAULT_RETRY_INTERVAL = 5.0
+DEFAULT_STALL_TIMEOUT = 10.0
 _TRUE = ("1", "true", "yes", "on")
 
 _enabled_override: bool | None = None
@@ -161,6 +163,8 @@ class AsyncLogger:
             "ASYNC_LOGGING_RETRY_INTERVAL", DEFAULT_RETRY_INTERVAL
         )
         self.journal_dir = Path(journal_dir) if journal_dir else default_journal_dir()
+        self.stall_timeout = _env_number("ASYNC_LOGGING_STALL_TIMEOUT", DEFAULT_STALL_TIMEOUT)
+        self._abandoned: threading.Event | None = None  # a stalled store call still running
         lock = threading.Lock()
         self._has_work = threading.Condition(lock)
         self._progress = threading.Condition(lock)
@@ -360,6 +364,39 @@ class AsyncLogger:
     def _store(self) -> Any:
         return self._store_factory()
 
+    def _apply(self, entry: Entry) -> None:
+        """Send one entry, but give up waiting after ``stall_timeout`` seconds.
+
+        A store that hangs (a frozen server, a black-holed connection) would otherwise hold
+        the worker for the HTTP client's whole retry schedule (minutes) while values pile up
+        in memory. The call runs in a helper thread; on a stall the entry is journaled like
+        any other outage, and the abandoned call may still land later: replaying its copy
+        again is harmless (identical points are stored once, equal params and tags are
+        no-ops), and no replay starts before the abandoned call has ended, so it can never
+        overwrite a newer value.
+        """
+        outcome: dict[str, BaseException] = {}
+        done = threading.Event()
+        store = self._store()
+
+        def call() -> None:
+            try:
+                apply_entry(store, entry)
+            except BaseException as exc:  # handed to the worker below
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=call, name="trackline-async-logging-call", daemon=True).start()
+        if not done.wait(self.stall_timeout):
+            self._abandoned = done
+            raise StoreStalled(
+                f"the store did not answer within {self.stall_timeout:g} s "
+                "(TRACKLINE_ASYNC_LOGGING_STALL_TIMEOUT)"
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+
     def _write(self, ops: list[_Op]) -> None:
         groups = _group(ops)
         if self._journal is not None:
@@ -367,7 +404,7 @@ class AsyncLogger:
             return
         for index, (entry, entry_ops) in enumerate(groups):
             try:
-                apply_entry(self._store(), entry)
+                self._apply(entry)
             except Exception as exc:
                 if is_store_unavailable(exc):
                     self._go_offline(exc)
@@ -384,7 +421,7 @@ class AsyncLogger:
         for position, op in enumerate(entry_ops):
             entry = _entry_of([op])
             try:
-                apply_entry(self._store(), entry)
+                self._apply(entry)
             except Exception as exc:
                 if is_store_unavailable(exc):
                     self._go_offline(exc)
@@ -442,11 +479,15 @@ class AsyncLogger:
         journal = self._journal
         assert journal is not None
         self._next_retry = time.monotonic() + self.retry_interval
+        if self._abandoned is not None:
+            if not self._abandoned.is_set():
+                return  # a stalled call is still out: it must end before anything replays
+            self._abandoned = None
         if journal.opened:
             contents = read_journal(journal.path)
             try:
                 report = replay_entries(
-                    self._store(),
+                    _Deadlined(self),
                     contents.pending(self.store_uri),
                     self.store_uri,
                     journal.append_records,
@@ -465,7 +506,7 @@ class AsyncLogger:
         while self._held:
             entry, entry_ops = self._held[0], self._held_ops[0]
             try:
-                apply_entry(self._store(), entry)
+                self._apply(entry)
             except Exception as exc:
                 if is_store_unavailable(exc):
                     return
@@ -508,6 +549,26 @@ class AsyncLogger:
                 self._record_error(TracklineException(str(rejection), "INVALID_PARAMETER_VALUE"))
             if not report.rejected:
                 _remove(path)
+
+
+class StoreStalled(Exception):
+    """The store took longer than the stall timeout to answer (handled as an outage)."""
+
+
+class _Deadlined:
+    """The store as a replay sees it: each write bounded by the logger's stall timeout."""
+
+    def __init__(self, owner: AsyncLogger) -> None:
+        self._owner = owner
+
+    def log_batch(self, run_id: str, metrics=(), params=(), tags=()) -> None:
+        entry = Entry(seq=0, op=OP_LOG_BATCH, run_id=run_id)
+        entry.metrics, entry.params, entry.tags = list(metrics), list(params), list(tags)
+        self._owner._apply(entry)
+
+    def update_run_info(self, run_id: str, status: Any, end_time: Any, run_name: Any) -> None:
+        entry = Entry(seq=0, op=OP_UPDATE_RUN, run_id=run_id, status=status, end_time=end_time)
+        self._owner._apply(entry)
 
 
 def _remove(path: Path) -> None:
