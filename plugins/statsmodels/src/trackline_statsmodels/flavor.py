@@ -21,11 +21,16 @@ from trackline.models.model import Model, ModelInfo
 from trackline.models.signature import ModelSignature
 from trackline.tracking.uri import env
 
+from trackline_statsmodels.autolog import (
+    autolog,  # trackline.statsmodels.autolog(); imports no statsmodels
+)
+
 FLAVOR_NAME = "statsmodels"
 STATSMODELS_DATA_SUBPATH = "model.statsmodels"
 
 __all__ = [
     "FLAVOR_NAME",
+    "autolog",
     "STATSMODELS_DATA_SUBPATH",
     "get_default_pip_requirements",
     "load_model",
