@@ -37,6 +37,8 @@ from trackline.models.model import Model, ModelInfo
 from trackline.models.signature import ModelSignature
 from trackline.tracking.uri import env
 
+from trackline_pytorch.autolog import autolog  # trackline.pytorch.autolog(); imports no pytorch
+
 logger = logging.getLogger(__name__)
 
 FLAVOR_NAME = "pytorch"
@@ -61,6 +63,7 @@ _PICKLE_MODULES = {
 
 __all__ = [
     "FLAVOR_NAME",
+    "autolog",
     "SERIALIZATION_FORMAT_PICKLE",
     "SERIALIZATION_FORMAT_PT2",
     "get_default_pip_requirements",
