@@ -295,3 +295,36 @@ def test_pandas_and_dataframe_frames_keep_working_after_disable(sqlite_tracking)
     assert transformed.shape == (4, 2)
     (run,) = _runs(trackline)
     assert run.data.tags["estimator_name"] == "StandardScaler"
+
+
+def test_autolog_before_importing_sklearn_in_a_fresh_interpreter(tmp_path):
+    """The real import hook: sklearn is imported by the user after autolog(), never by it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import trackline
+        trackline.set_tracking_uri("sqlite:///{tmp_path / "fresh.db"}")
+        trackline.autolog(log_models=False)
+        assert "sklearn" not in sys.modules, "autolog() imported sklearn"
+        from sklearn.datasets import load_iris
+        from sklearn.tree import DecisionTreeClassifier
+        X, y = load_iris(return_X_y=True)
+        DecisionTreeClassifier(max_depth=2).fit(X, y)
+        run = trackline.last_active_run()
+        print(run.data.tags["mlflow.autologging"], run.data.params["max_depth"],
+              sorted(run.data.metrics)[0])
+        """
+    )
+    env = {
+        **__import__("os").environ,
+        "TRACKLINE_DEFAULT_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["sklearn", "2", "training_accuracy_score"]
