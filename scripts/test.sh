@@ -20,9 +20,11 @@ if ! benchmarks/.venv-mlflow/bin/python -c "import mlflow.server" >/dev/null 2>&
     python3 -m venv benchmarks/.venv-mlflow
     benchmarks/.venv-mlflow/bin/python -m pip install -q mlflow==3.17.2
 fi
-# The model compatibility tests (tests/models, plugins/sklearn) load scikit-learn models in it.
-if ! benchmarks/.venv-mlflow/bin/python -c "import sklearn, skops" >/dev/null 2>&1; then
-    benchmarks/.venv-mlflow/bin/python -m pip install -q scikit-learn skops
+# The model compatibility tests (tests/models and the flavor plugins) load models in it with
+# the same library versions as .venv (torch 2.13.0 is the CPU build on this machine's disk).
+if ! benchmarks/.venv-mlflow/bin/python -c "import sklearn, skops, xgboost, lightgbm, statsmodels, torch" >/dev/null 2>&1; then
+    benchmarks/.venv-mlflow/bin/python -m pip install -q scikit-learn skops xgboost==3.2.0 \
+        lightgbm==4.7.0 statsmodels==0.15.0 torch==2.13.0
 fi
 
 # Azurite (npm), the Azure Blob server trackline-fsspec's tests start on loopback; installed
