@@ -182,3 +182,13 @@ def test_store_round_trips_its_own_files(tmp_path: Path) -> None:
     assert (tmp_path / "mlruns" / "0" / run.info.run_id / "metrics" / "m").read_text() == (
         "10 1.5 2\n"
     )
+
+
+def test_metric_dataset_fields_use_mlflows_five_field_lines(tmp_path: Path) -> None:
+    store = FileTrackingStore(str(tmp_path / "mlruns"))
+    run_id = store.create_run("0", "me", 1, [], "r").info.run_id
+    store.log_batch(run_id, [Metric("acc", 0.5, 7, 1, "train", "d1g")])
+    path = tmp_path / "mlruns" / "0" / run_id / "metrics" / "acc"
+    assert path.read_text() == "7 0.5 1 train d1g\n"
+    (point,) = store.get_metric_history(run_id, "acc")
+    assert (point.dataset_name, point.dataset_digest) == ("train", "d1g")

@@ -677,6 +677,8 @@ class FileTrackingStore(AbstractTrackingStore):
             by_key: dict[str, list[str]] = {}
             for m in clean_metrics:
                 line = f"{m.timestamp} {_format_value(m.value)} {m.step}"
+                if m.dataset_name and m.dataset_digest and " " not in m.dataset_name:
+                    line += f" {m.dataset_name} {m.dataset_digest}"  # MLflow's 5-field line
                 by_key.setdefault(m.key, []).append(line + "\n")
             for key, lines in by_key.items():
                 path = _key_path(directory / "metrics", key)
