@@ -57,6 +57,11 @@ def test_set_nodelay_on_a_tcp_socket():
             s.close()
 
 
+# A missing TCP_NODELAY costs every keep-alive request a ~40 ms delayed ACK; a busy machine
+# (CI runs two test workers on two cores) can slow a request to 10-20 ms. Between the two.
+DELAYED_ACK_BOUND = 0.030
+
+
 def _keepalive_log_metrics(url: str, n: int) -> float:
     """Median seconds per synchronous log-metric over one keep-alive connection.
 
@@ -90,18 +95,18 @@ def _keepalive_log_metrics(url: str, n: int) -> float:
 
 def test_keepalive_requests_do_not_wait_for_delayed_acks(server_factory):
     """TCP_NODELAY end to end: without it every keep-alive request waits ~40 ms for a
-    delayed ACK. The bound is 8x the usual 1.5 ms, so it tests the socket option, not speed
-    (which benchmarks/server_compare.py measures)."""
+    delayed ACK. The bound sits below that penalty and far above the usual 1.5 ms, so it tests
+    the socket option, not speed (which benchmarks/server_compare.py measures)."""
     server = server_factory()
     median = _keepalive_log_metrics(server.url, 200)
-    assert median < 0.012
+    assert median < DELAYED_ACK_BOUND
 
 
 def test_several_workers(server_factory):
     server = server_factory("--workers", "2")
     print(f"2 workers ready after {server.ready_seconds:.2f} s")
-    average = _keepalive_log_metrics(server.url, 50)
-    assert average < 0.01
+    median = _keepalive_log_metrics(server.url, 50)
+    assert median < DELAYED_ACK_BOUND
     with requests.Session() as session:
         for i in range(20):  # new connections spread over both workers
             body = {"name": f"e{i}"}
