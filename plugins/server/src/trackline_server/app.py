@@ -55,8 +55,11 @@ def build_app(config: ServerConfig, store_factory: Callable[[], Any] | None = No
         if not config.artifacts_only:
             await run_in_threadpool(lambda: ctx.store)
         yield
-        if ctx._store is not None:
-            ctx._store.close()
+        # Close what the handlers opened: the tracking store, and a registry store if one was.
+        for store in (ctx._store, ctx.__dict__.get("_registry_store")):
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.context = ctx
