@@ -328,3 +328,48 @@ def test_autolog_before_importing_sklearn_in_a_fresh_interpreter(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["sklearn", "2", "training_accuracy_score"]
+
+
+def test_post_training_metrics_on_predictions_of_an_autologged_model(sqlite_tracking, iris):
+    trackline = sqlite_tracking
+    X, y = iris
+    trackline.sklearn.autolog(log_models=False)
+    import sklearn.metrics
+
+    X_train, X_test, y_train, y_test = X.iloc[::2], X.iloc[1::2], y.iloc[::2], y.iloc[1::2]
+    model = LogisticRegression(max_iter=300).fit(X_train, y_train)
+    predictions = model.predict(X_test)
+    first = sklearn.metrics.accuracy_score(y_test, predictions)
+    second = sklearn.metrics.accuracy_score(y_test, predictions)
+    f1 = sklearn.metrics.f1_score(y_test, y_pred=predictions, average="macro")
+    score = model.score(X_test, y_test)
+    unrelated = sklearn.metrics.accuracy_score(y_test, y_test)  # not a model's prediction
+
+    (run,) = _runs(trackline)
+    metrics = run.data.metrics
+    assert metrics["accuracy_score_X_test"] == pytest.approx(first)
+    assert metrics["accuracy_score-2_X_test"] == pytest.approx(second)
+    assert metrics["f1_score_X_test"] == pytest.approx(f1)
+    assert metrics["LogisticRegression_score_X_test"] == pytest.approx(score)
+    assert unrelated == 1.0 and not any(k.startswith("accuracy_score-3") for k in metrics)
+    assert "training_accuracy_score" in metrics  # score() inside fit logged no post metric
+    assert not any(k.endswith("_X_train") for k in metrics)
+    info = json.loads(trackline.artifacts.load_text(run.info.artifact_uri + "/metric_info.json"))
+    assert set(info) == {
+        "accuracy_score_X_test",
+        "accuracy_score-2_X_test",
+        "f1_score_X_test",
+        "LogisticRegression_score_X_test",
+    }
+
+
+def test_post_training_metrics_can_be_turned_off(sqlite_tracking, iris):
+    trackline = sqlite_tracking
+    X, y = iris
+    trackline.sklearn.autolog(log_models=False, log_post_training_metrics=False)
+    import sklearn.metrics
+
+    model = LogisticRegression(max_iter=300).fit(X, y)
+    sklearn.metrics.accuracy_score(y, model.predict(X))
+    (run,) = _runs(trackline)
+    assert not any(k.startswith("accuracy_score") for k in run.data.metrics)

@@ -49,8 +49,9 @@ def autolog(
     """Enable (or ``disable=True``: disable) autologging of scikit-learn estimators.
 
     Same options as ``mlflow.sklearn.autolog``. ``max_tuning_runs`` limits the child runs of
-    a parameter search to the best candidates (None: all). Post-training metrics
-    (``log_post_training_metrics``) are not logged by this version.
+    a parameter search to the best candidates (None: all). With
+    ``log_post_training_metrics``, ``sklearn.metrics`` calls on predictions of an autologged
+    model are logged to its run (see ``_post_training``).
     """
     from trackline_sklearn.flavor import SUPPORTED_SERIALIZATION_FORMATS
 
@@ -71,6 +72,10 @@ def autolog(
         safe_patch(
             INTEGRATION, owner, method, functools.partial(_patched_fit, method), manage_run=True
         )
+    if log_post_training_metrics:
+        from trackline_sklearn import _post_training
+
+        _post_training.patch(_post_training.prediction_methods())
 
 
 def _fit_methods_to_patch() -> list[tuple[type, str]]:
@@ -141,6 +146,10 @@ def _patched_fit(method: str, original: Any, estimator: Any, *args: Any, **kwarg
     if config.get("log_models"):
         with autologging_step("logging the model"):
             _log_model(estimator, X, config, name="model")
+    if config.get("log_post_training_metrics"):
+        from trackline_sklearn import _post_training
+
+        _post_training.remember_model(estimator, alu.current_run_id())
     return result
 
 
