@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -178,5 +180,47 @@ def test_bad_options_are_refused(sqlite_tracking):
 
     with pytest.raises(TracklineException, match="log_every_n_epoch must be an integer >= 1"):
         sqlite_tracking.pytorch.autolog(log_every_n_epoch=0)
-    with pytest.raises(TracklineException, match="checkpoint_mode must be 'min' or 'max'"):
+    with pytest.raises(TracklineException, match="checkpoint_save_freq must be .epoch."):
+        sqlite_tracking.pytorch.autolog(checkpoint_save_freq=0)
+    with pytest.raises(TracklineException, match="checkpoint_mode must be .min. or .max."):
         sqlite_tracking.pytorch.autolog(checkpoint_mode="best")
+
+
+def test_best_only_checkpoint_follows_the_monitor(sqlite_tracking, loaders):
+    trackline = sqlite_tracking
+    train, val = loaders
+    trackline.pytorch.autolog(log_models=False, checkpoint_monitor="val_loss")
+    trainer = _trainer(max_epochs=3)
+    trainer.fit(TinyRegressor(lr=0.05), train, val)
+    run = _only_run()
+    history = _client().get_metric_history(run.info.run_id, "val_loss")
+    best = min(history, key=lambda m: m.value)
+    described = json.loads(
+        trackline.artifacts.load_text(
+            run.info.artifact_uri + "/checkpoints/latest_checkpoint_metrics.json"
+        )
+    )
+    assert described["epoch"] == best.step
+    assert described["val_loss"] == pytest.approx(best.value)
+
+
+def test_a_checkpoint_per_epoch(sqlite_tracking, loaders):
+    trackline = sqlite_tracking
+    train, val = loaders
+    trackline.pytorch.autolog(
+        log_models=False, checkpoint_save_best_only=False, checkpoint_save_weights_only=True
+    )
+    _trainer(max_epochs=2).fit(TinyRegressor(), train, val)
+    run = _only_run()
+    folders = {f.path for f in _client().list_artifacts(run.info.run_id, "checkpoints")}
+    assert folders == {"checkpoints/epoch_0", "checkpoints/epoch_1"}
+    files = {f.path for f in _client().list_artifacts(run.info.run_id, "checkpoints/epoch_1")}
+    assert files == {
+        "checkpoints/epoch_1/checkpoint.pth",
+        "checkpoints/epoch_1/checkpoint_metrics.json",
+    }
+    local = trackline.artifacts.download_artifacts(
+        run_id=run.info.run_id, artifact_path="checkpoints/epoch_1/checkpoint.pth"
+    )
+    state = torch.load(local, weights_only=True)
+    assert "state_dict" in state and "optimizer_states" not in state  # weights only

@@ -11,9 +11,10 @@ and logs, as MLflow's PyTorch autologger does:
   training epoch (step = epoch), and of every ``log_every_n_step``-th batch if asked
   (step = global step); ``stopped_epoch``, ``restored_epoch`` and ``wait_count`` under early
   stopping;
-* artifacts: ``model_summary.txt``; with ``checkpoint=True`` the trainer's checkpoint at the
-  end of training (``checkpoints/latest_checkpoint.pth`` and
-  ``checkpoints/latest_checkpoint_metrics.json``);
+* artifacts: ``model_summary.txt``; with ``checkpoint=True`` checkpoints: the best so far
+  by ``checkpoint_monitor`` (``checkpoints/latest_checkpoint.pth`` with
+  ``latest_checkpoint_metrics.json``), or with ``checkpoint_save_best_only=False`` one per
+  epoch (``checkpoints/epoch_<n>/checkpoint.pth``) or per ``checkpoint_save_freq`` steps;
 * the trained module as a logged model named ``model`` (a whole-model pickle: a
   LightningModule is not always traceable by ``torch.export``).
 
@@ -71,9 +72,8 @@ def autolog(
 ) -> None:
     """Enable (or ``disable=True``: disable) autologging of PyTorch Lightning training.
 
-    Same options as ``mlflow.pytorch.autolog``. This version logs one checkpoint, at the end
-    of training; ``checkpoint_monitor``/``checkpoint_mode``/``checkpoint_save_best_only``/
-    ``checkpoint_save_freq`` are accepted and recorded but do not select checkpoints yet.
+    Same options as ``mlflow.pytorch.autolog``. When the ``checkpoint_monitor`` metric never
+    appears, the final state is logged as ``checkpoints/latest_checkpoint.pth``.
     """
     if not isinstance(log_every_n_epoch, int) or log_every_n_epoch < 1:
         raise TracklineException.invalid_parameter_value(
@@ -84,6 +84,13 @@ def autolog(
     ):
         raise TracklineException.invalid_parameter_value(
             f"log_every_n_step must be None or an integer >= 1, got {log_every_n_step!r}."
+        )
+    if checkpoint_save_freq != "epoch" and (
+        not isinstance(checkpoint_save_freq, int) or checkpoint_save_freq < 1
+    ):
+        raise TracklineException.invalid_parameter_value(
+            "checkpoint_save_freq must be 'epoch' or a number of steps >= 1, "
+            f"got {checkpoint_save_freq!r}."
         )
     if checkpoint_mode not in ("min", "max"):
         raise TracklineException.invalid_parameter_value(
@@ -134,6 +141,8 @@ def _make_callback(trainer: Any, config: dict[str, Any]) -> Any:
     base = _callback_base(trainer)
     every_epoch = int(config.get("log_every_n_epoch") or 1)
     every_step = config.get("log_every_n_step")
+    checkpoints = _Checkpoints(config)
+    save_every = config.get("checkpoint_save_freq")
 
     class _TracklineLogging(base):  # type: ignore[misc, valid-type]
         def on_train_start(self, trainer: Any, pl_module: Any) -> None:
@@ -154,6 +163,13 @@ def _make_callback(trainer: Any, config: dict[str, Any]) -> Any:
                     alu.log_metrics(
                         _float_metrics(trainer.callback_metrics), step=trainer.global_step
                     )
+            if (
+                config.get("checkpoint")
+                and isinstance(save_every, int)
+                and trainer.global_step % save_every == 0
+            ):
+                with autologging_step("logging a checkpoint"):
+                    checkpoints.maybe_save(trainer, f"global_step_{trainer.global_step}")
 
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
             if (trainer.current_epoch + 1) % every_epoch == 0 or trainer.should_stop:
@@ -161,8 +177,59 @@ def _make_callback(trainer: Any, config: dict[str, Any]) -> Any:
                     alu.log_metrics(
                         _float_metrics(trainer.callback_metrics), step=trainer.current_epoch
                     )
+            if config.get("checkpoint") and config.get("checkpoint_save_freq") == "epoch":
+                with autologging_step("logging a checkpoint"):
+                    checkpoints.maybe_save(trainer, f"epoch_{trainer.current_epoch}")
 
-    return _TracklineLogging()
+    callback = _TracklineLogging()
+    callback.checkpoints = checkpoints  # type: ignore[attr-defined]
+    return callback
+
+
+class _Checkpoints:
+    """Checkpoints as MLflow's autologger keeps them: with ``save_best_only`` the best so far
+    by ``monitor`` (``checkpoints/latest_checkpoint.pth``), else one per epoch (or per
+    ``checkpoint_save_freq`` steps) under ``checkpoints/<epoch_N|global_step_N>/``."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.monitor = config.get("checkpoint_monitor")
+        self.mode = config.get("checkpoint_mode", "min")
+        self.best_only = bool(config.get("checkpoint_save_best_only"))
+        self.weights_only = bool(config.get("checkpoint_save_weights_only"))
+        self.best: float | None = None
+        self.saved = False
+
+    def maybe_save(self, trainer: Any, label: str) -> None:
+        metrics = _float_metrics(trainer.callback_metrics)
+        if self.best_only:
+            value = metrics.get(self.monitor) if self.monitor else None
+            if value is None:
+                logger.debug("checkpoint: %r is not among the logged metrics", self.monitor)
+                return
+            improved = (
+                self.best is None
+                or (self.mode == "min" and value < self.best)
+                or (self.mode == "max" and value > self.best)
+            )
+            if not improved:
+                return
+            self.best = value
+            self.save(trainer, "checkpoints", "latest_checkpoint", metrics)
+        else:
+            self.save(trainer, f"checkpoints/{label}", "checkpoint", metrics)
+
+    def save(self, trainer: Any, folder: str, stem: str, metrics: dict[str, float]) -> None:
+        from trackline.tracking import fluent
+
+        client = fluent._client()
+        run_id = alu.current_run_id()
+        with tempfile.TemporaryDirectory(prefix="trackline-checkpoint-") as local:
+            path = os.path.join(local, f"{stem}.pth")
+            trainer.save_checkpoint(path, weights_only=self.weights_only)
+            client.log_artifact(run_id, path, folder)
+        described = {**metrics, "epoch": trainer.current_epoch, "global_step": trainer.global_step}
+        client.log_text(run_id, json.dumps(described, indent=2), f"{folder}/{stem}_metrics.json")
+        self.saved = True
 
 
 def _optimizer_params(trainer: Any) -> dict[str, Any]:
@@ -226,30 +293,19 @@ def _patched_fit(original: Any, trainer: Any, *args: Any, **kwargs: Any) -> Any:
                     "wait_count": stopping.wait_count,
                 }
             )
-    if config.get("checkpoint"):
+    if config.get("checkpoint") and callback is not None and not callback.checkpoints.saved:
+        # Nothing qualified (no such monitor metric): keep the final state at least.
         with autologging_step("logging the checkpoint"):
-            _log_checkpoint(trainer)
+            callback.checkpoints.save(
+                trainer,
+                "checkpoints",
+                "latest_checkpoint",
+                _float_metrics(trainer.callback_metrics),
+            )
     if config.get("log_models"):
         with autologging_step("logging the model"):
             _log_model(trainer, args, kwargs, config)
     return result
-
-
-def _log_checkpoint(trainer: Any) -> None:
-    from trackline.tracking import fluent
-
-    client = fluent._client()
-    run_id = alu.current_run_id()
-    with tempfile.TemporaryDirectory(prefix="trackline-checkpoint-") as folder:
-        path = os.path.join(folder, "latest_checkpoint.pth")
-        trainer.save_checkpoint(path)
-        client.log_artifact(run_id, path, "checkpoints")
-    metrics = _float_metrics(trainer.callback_metrics)
-    metrics["epoch"] = trainer.current_epoch
-    metrics["global_step"] = trainer.global_step
-    client.log_text(
-        run_id, json.dumps(metrics, indent=2), "checkpoints/latest_checkpoint_metrics.json"
-    )
 
 
 def _first_features(trainer: Any, args: tuple, kwargs: dict) -> Any:
