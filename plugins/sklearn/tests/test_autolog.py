@@ -134,6 +134,9 @@ def test_binary_metrics_use_the_positive_class(sqlite_tracking, iris):
     from sklearn import metrics as m
 
     proba = model.predict_proba(X[mask])[:, 1]
+    assert {"training_roc_curve.png", "training_precision_recall_curve.png"} <= _artifacts(
+        trackline, run.info.run_id
+    )
     assert run.data.metrics["training_roc_auc"] == pytest.approx(m.roc_auc_score(y[mask], proba))
     assert run.data.metrics["training_f1_score"] == pytest.approx(
         m.f1_score(y[mask], model.predict(X[mask]))

@@ -308,6 +308,28 @@ def _log_confusion_matrix(estimator: Any, X: Any, y: Any, sample_weight: Any) ->
     )
     axes.set_title("Training confusion matrix")
     fluent._client().log_figure(alu.current_run_id(), figure, "training_confusion_matrix.png")
+    classes = list(getattr(estimator, "classes_", []))
+    if len(classes) == 2 and hasattr(estimator, "predict_proba"):
+        _log_binary_curves(estimator, X, y, sample_weight, classes[-1])
+
+
+def _log_binary_curves(estimator: Any, X: Any, y: Any, sample_weight: Any, pos_label: Any) -> None:
+    """``training_roc_curve.png`` and ``training_precision_recall_curve.png``."""
+    from matplotlib.figure import Figure
+    from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
+    from trackline.tracking import fluent
+
+    scores = estimator.predict_proba(X)[:, 1]
+    for display, file in (
+        (RocCurveDisplay, "training_roc_curve.png"),
+        (PrecisionRecallDisplay, "training_precision_recall_curve.png"),
+    ):
+        figure = Figure(figsize=(5, 4))
+        axes = figure.add_subplot()
+        display.from_predictions(
+            y, scores, sample_weight=sample_weight, pos_label=pos_label, ax=axes
+        )
+        fluent._client().log_figure(alu.current_run_id(), figure, file)
 
 
 def _log_model(estimator: Any, X: Any, config: dict[str, Any], name: str) -> None:
