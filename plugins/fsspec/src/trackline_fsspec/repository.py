@@ -229,8 +229,15 @@ class FsspecArtifactRepository(ArtifactRepository):
             if self._by_rename:
                 self._publish(target, put, size)
             else:
-                self._retrying(lambda: put(target))
-                self._verify(target, size, local_file)
+                self._put_object(local_file, target, size, put)
+
+    def _put_object(
+        self, local_file: str, target: str, size: int, put: Callable[[str], None]
+    ) -> None:
+        """Upload to an object store, then check what it stored (a subclass may do both
+        in one request)."""
+        self._retrying(lambda: put(target))
+        self._verify(target, size, local_file)
 
     def _publish(self, target: str, write: Callable[[str], None], size: int) -> None:
         """Write to a hidden sibling of ``target``, check its size, rename it into place."""

@@ -10,14 +10,22 @@ three methods below are that server side; the server finds them by name (they ar
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import mimetypes
 import posixpath
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from trackline.exceptions import TracklineException
 from trackline.store.artifacts import validate_artifact_path
 
 from trackline_fsspec.repository import FsspecArtifactRepository
+from trackline_fsspec.stores import S3_PART_SIZE
 
+# Below this a file goes up in one PUT (as s3fs's put_file does below two parts).
+SINGLE_PUT_LIMIT = 2 * S3_PART_SIZE
 # S3's limits on one multipart upload.
 MAX_PARTS = 10_000
 # How long a presigned part URL stays valid (seconds): long enough for a slow 5 GiB part.
@@ -28,6 +36,47 @@ class S3ArtifactRepository(FsspecArtifactRepository):
     """Artifacts under ``s3://<bucket>/<path>`` (AWS or any S3-compatible endpoint)."""
 
     supports_multipart_upload = True
+
+    def _put_object(
+        self, local_file: str, target: str, size: int, put: Callable[[str], None]
+    ) -> None:
+        """Small files in one PUT carrying their MD5 (``Content-MD5``): S3 refuses a body
+        that does not match it, and the returned ETag confirms it, so no second request is
+        needed to check the upload. Large files go in parts (``put_file``), checked after."""
+        if size >= SINGLE_PUT_LIMIT:
+            super()._put_object(local_file, target, size, put)
+            return
+        with open(local_file, "rb") as f:
+            data = f.read()
+        digest = hashlib.md5(data, usedforsecurity=False).digest()
+        bucket, _, key = target.partition("/")
+        extra = {k: v for k, v in self._store.upload_kwargs.items() if k != "chunksize"}
+        content_type = mimetypes.guess_type(local_file)[0]
+        if content_type and "ContentType" not in extra:
+            extra["ContentType"] = content_type
+
+        def send() -> dict[str, Any]:
+            return self._call(
+                "put_object",
+                Bucket=bucket,
+                Key=key,
+                Body=data,
+                ContentMD5=base64.b64encode(digest).decode(),
+                **extra,
+            )
+
+        answer = self._retrying(send)
+        self.fs.invalidate_cache(target)
+        etag = str(answer.get("ETag", "")).strip('"')
+        # With SSE-KMS the ETag is not the MD5; S3 has checked Content-MD5 already.
+        plain_etag = len(etag) == 32 and answer.get("ServerSideEncryption") != "aws:kms"
+        if plain_etag and etag != digest.hex():
+            with suppress(Exception):
+                self.fs.rm_file(target)
+            raise TracklineException(
+                f"The stored copy of {target!r} differs from the local file (MD5).",
+                "DATA_LOSS",
+            )
 
     def _key(self, local_file: str, artifact_path: str | None) -> tuple[str, str, str]:
         """(bucket, key, relative path) of the object a multipart upload writes."""
