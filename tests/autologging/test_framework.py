@@ -268,3 +268,46 @@ def test_trackline_plugins_shows_the_tested_range(make_toy):
     output = CliRunner().invoke(cli, ["plugins", "--json"]).output
     assert "autologger: toy (toylib_" in output
     assert "1.0 to 1.9 tested)" in output
+
+
+def test_disable_before_the_import_cancels_the_waiting_hook(tracking, make_toy):
+    from trackline.autologging._import_hooks import pending_modules
+
+    name = make_toy()
+    tracking.autolog()
+    assert name in pending_modules()
+    tracking.autolog(disable=True)
+    assert name not in pending_modules()
+    toy = importlib.import_module(name)
+    assert not is_patched(toy.Trainer, "fit")
+
+
+def test_options_of_a_later_blanket_call_reach_a_library_imported_after_both(tracking, make_toy):
+    name = make_toy()
+    tracking.autolog()
+    tracking.autolog(toy={"fail_in": "after"})
+    toy = importlib.import_module(name)
+    with pytest.warns(AutologgingWarning, match="broke after"):
+        toy.Trainer().fit("x")
+
+
+def test_a_patched_call_in_another_thread_during_logging_logs_nothing(tracking, make_toy):
+    import threading
+
+    toy = importlib.import_module(make_toy())
+    tracking.autolog()
+    results = []
+
+    class Outer:
+        def fit(self, data):
+            # While this call is being logged, another thread trains too.
+            worker = threading.Thread(target=lambda: results.append(toy.Inner().fit("other")))
+            worker.start()
+            worker.join()
+            return "outer"
+
+    trainer = toy.Trainer(inner=Outer())
+    trainer.fit("main")
+    assert results == ["inner-result"]
+    (run,) = all_runs(tracking)
+    assert run.data.params["data"] == "main"
