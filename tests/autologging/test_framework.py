@@ -311,3 +311,23 @@ def test_a_patched_call_in_another_thread_during_logging_logs_nothing(tracking, 
     assert results == ["inner-result"]
     (run,) = all_runs(tracking)
     assert run.data.params["data"] == "main"
+
+
+def test_a_value_that_cannot_be_logged_gives_one_warning_and_training_goes_on(tracking, make_toy):
+    toy = importlib.import_module(make_toy())
+    tracking.autolog()
+
+    class Unprintable:
+        def __str__(self):
+            raise TypeError("no text for this")
+
+    data = Unprintable()
+    with pytest.warns(AutologgingWarning) as caught:
+        result = toy.Trainer().fit(data)
+    assert result == {"trained_on": data}
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "param 'data' was not logged: str() failed (TypeError: no text for this)" in message
+    assert "logging metrics: TypeError" in message
+    (run,) = all_runs(tracking)
+    assert run.data.params == {"trainer": "Trainer"}
