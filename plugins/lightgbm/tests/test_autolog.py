@@ -80,6 +80,12 @@ def test_train_logs_params_per_iteration_metrics_importance_and_model(sqlite_tra
     assert [m.step for m in history] == [0, 1, 2, 3]
     assert [m.value for m in history] == pytest.approx(recorded["train"]["binary_logloss"])
     assert "train-auc" in run.data.metrics
+    (dataset_input,) = run.inputs.dataset_inputs  # the Dataset's raw frame, described
+    assert [c["name"] for c in json.loads(dataset_input.dataset.schema)["mlflow_colspec"]] == [
+        "a",
+        "b",
+        "c",
+    ]
     artifacts = {f.path for f in _client().list_artifacts(run.info.run_id)}
     for kind in ("split", "gain"):
         assert {f"feature_importance_{kind}.json", f"feature_importance_{kind}.png"} <= artifacts

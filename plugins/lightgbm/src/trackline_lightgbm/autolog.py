@@ -102,6 +102,11 @@ def _patched_train(original: Any, *args: Any, **kwargs: Any) -> Any:
         params = dict(arguments.get("params") or {})
         params.update({k: v for k, v in arguments.items() if k not in _NOT_PARAMS})
         alu.log_params(params)
+    train_set = arguments.get("train_set")
+    raw = getattr(train_set, "data", None)
+    if config.get("log_datasets") and raw is not None and not isinstance(raw, (str, bytes)):
+        with autologging_step("logging the training dataset"):
+            alu.log_dataset(raw, getattr(train_set, "label", None), context="train")
     if arguments.get("valid_sets"):
         # The user's callback list is copied, never changed.
         arguments["callbacks"] = [*(arguments.get("callbacks") or []), _LogEvalMetrics()]
