@@ -168,7 +168,8 @@ def test_a_parameter_search_logs_best_params_and_child_runs(sqlite_tracking, iri
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert parent.data.tags["estimator_name"] == "GridSearchCV"
     assert parent.data.params["best_max_depth"] == str(search.best_params_["max_depth"])
-    assert parent.data.params["estimator__max_depth"] == "None"
+    assert parent.data.params["estimator"] == "DecisionTreeClassifier(random_state=0)"
+    assert "estimator__max_depth" not in parent.data.params  # not deep, as MLflow
     assert parent.data.metrics["best_cv_score"] == pytest.approx(search.best_score_)
     assert "cv_results.csv" in _artifacts(trackline, parent.info.run_id)
 
@@ -183,6 +184,7 @@ def test_a_parameter_search_logs_best_params_and_child_runs(sqlite_tracking, iri
         assert child.info.status == "FINISHED"
         assert "mean_test_score" in child.data.metrics
         assert "rank_test_score" in child.data.metrics
+        assert not any(k.startswith("split") for k in child.data.metrics)
 
     names = {m.name for m in trackline.search_logged_models(output_format="list")}
     assert names == {"model", "best_estimator"}

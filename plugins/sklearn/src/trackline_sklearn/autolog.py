@@ -154,6 +154,10 @@ def _patched_fit(method: str, original: Any, estimator: Any, *args: Any, **kwarg
 
 
 def _loggable_params(estimator: Any) -> dict[str, Any]:
+    # As MLflow: nested params (``clf__C``) except for parameter searches, whose candidates
+    # are described by the best_* params and the child runs instead.
+    if _is_search_estimator(estimator):
+        return dict(estimator.get_params(deep=False))
     try:
         return dict(estimator.get_params(deep=True))
     except Exception:
@@ -172,10 +176,14 @@ def _is_regressor(estimator: Any) -> bool:
     return bool(is_regressor(estimator))
 
 
-def _is_search(estimator: Any) -> bool:
+def _is_search_estimator(estimator: Any) -> bool:
     from sklearn.model_selection._search import BaseSearchCV
 
-    return isinstance(estimator, BaseSearchCV) and hasattr(estimator, "cv_results_")
+    return isinstance(estimator, BaseSearchCV)
+
+
+def _is_search(estimator: Any) -> bool:
+    return _is_search_estimator(estimator) and hasattr(estimator, "cv_results_")
 
 
 # -- metrics --------------------------------------------------------------------------------
@@ -406,7 +414,8 @@ def _log_child_runs(search: Any, max_tuning_runs: int | None) -> None:
     client = fluent._client()
     base = search.estimator
     base_params = _loggable_params(base)
-    metric_keys = [k for k in results if k != "params" and not k.startswith("param_")]
+    # The summary columns, as MLflow logs them (not the split<i>_… columns).
+    metric_keys = [k for k in results if k.startswith(("mean_", "std_", "rank_"))]
     timestamp = now_ms()
     for index in order:
         child = client.create_run(
