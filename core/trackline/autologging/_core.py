@@ -242,6 +242,33 @@ class AutologgingSession:
     config: dict[str, Any]
     failures: list[tuple[str, BaseException]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # values logged partly (truncated…)
+    thread: int = field(default_factory=threading.get_ident)
+    nested: bool = False  # True while an inner call logs on behalf of the outer one
+    nested_calls: int = 0  # how many inner calls logged on behalf of the outer one
+    _nested_turn: bool = False
+
+    def take_nested_turn(self, integration: str) -> bool:
+        if (
+            self._nested_turn
+            and integration == self.integration
+            and threading.get_ident() == self.thread
+        ):
+            self._nested_turn = False
+            self.nested_calls += 1
+            return True
+        return False
+
+    @contextlib.contextmanager
+    def log_inner_call(self) -> Iterator[None]:
+        """Let the next patched call of this integration in this thread (inside the block)
+        run its own logging within this session — for a ``fit`` whose logging is best done
+        by the ``train`` it calls (XGBoost's and LightGBM's scikit-learn API). The inner
+        patch sees ``session.nested == True``."""
+        self._nested_turn = True
+        try:
+            yield
+        finally:
+            self._nested_turn = False
 
     @contextlib.contextmanager
     def step(self, description: str) -> Iterator[None]:
@@ -391,7 +418,16 @@ def _call_patched(
     kwargs: dict[str, Any],
 ) -> Any:
     state = _integrations.get(integration)
-    if state is None or not state.enabled or _session is not None:
+    current = _session
+    enabled = state is not None and state.enabled
+    if current is not None and enabled and current.take_nested_turn(integration):
+        # The outer call handed its logging to this inner call (see log_inner_call).
+        current.nested = True
+        try:
+            return _run_patch(current, patch_function, _TrackedOriginal(original), args, kwargs)
+        finally:
+            current.nested = False
+    if state is None or not state.enabled or current is not None:
         return original(*args, **kwargs)
     config = state.config
     if manage_run and config.get("exclusive") and _user_created_run_active():
@@ -411,33 +447,7 @@ def _call_patched(
                         raise
                     session.failures.append(("starting a run", exc))
                     return original(*args, **kwargs)
-            try:
-                result = patch_function(tracked, *args, **kwargs)
-            except BaseException as exc:
-                if tracked.exception is not None:
-                    _end_run(started_run, "FAILED", session)
-                    started_run = False
-                    if exc is tracked.exception:
-                        raise
-                    raise tracked.exception from None
-                if not isinstance(exc, Exception) or testing_mode():
-                    raise
-                session.failures.append(("autologging", exc))
-                if tracked.called:
-                    result = tracked.result
-                else:
-                    try:
-                        result = tracked(*args, **kwargs)
-                    except BaseException:
-                        _end_run(started_run, "FAILED", session)
-                        started_run = False
-                        raise
-            if not tracked.called:
-                # A patch that never called the original would change what the user gets.
-                session.failures.append(
-                    ("autologging", RuntimeError("the patch did not call the original"))
-                )
-                result = tracked(*args, **kwargs)
+            result = _run_patch(session, patch_function, tracked, args, kwargs)
             _end_run(started_run, "FINISHED", session)
             started_run = False
             return result
@@ -447,6 +457,34 @@ def _call_patched(
             _end_run(True, "FAILED" if isinstance(in_flight, Exception) else "KILLED", session)
         _close_session()
         session.report()
+
+
+def _run_patch(
+    session: AutologgingSession,
+    patch_function: Callable[..., Any],
+    tracked: _TrackedOriginal,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """Run the patch logic; the user's outcome wins whatever happens in our code."""
+    try:
+        result = patch_function(tracked, *args, **kwargs)
+    except BaseException as exc:
+        if tracked.exception is not None:
+            if exc is tracked.exception:
+                raise
+            raise tracked.exception from None
+        if not isinstance(exc, Exception) or testing_mode():
+            raise
+        session.failures.append(("autologging", exc))
+        return tracked.result if tracked.called else tracked(*args, **kwargs)
+    if not tracked.called:
+        # A patch that never called the original would change what the user gets.
+        session.failures.append(
+            ("autologging", RuntimeError("the patch did not call the original"))
+        )
+        return tracked(*args, **kwargs)
+    return result
 
 
 def _end_run(started: bool, status: str, session: AutologgingSession) -> None:

@@ -129,8 +129,9 @@ def test_sklearn_api_fit_logs_eval_history_dataset_and_a_pyfunc_model(sqlite_tra
         X, y, eval_set=[(X, y)]
     )
 
-    run = _only_run()  # the inner LGBMModel.fit and lightgbm.train logged nothing of their own
-    assert run.data.params["n_estimators"] == "3"
+    run = _only_run()  # one run: the inner lightgbm.train logged into the fit's run
+    assert run.data.params["num_boost_round"] == "3"  # train()'s params, as MLflow
+    assert run.data.params["num_leaves"] == "4"
     history = _client().get_metric_history(run.info.run_id, "training-binary_logloss")
     assert [m.step for m in history] == [0, 1, 2]
     assert [m.value for m in history] == pytest.approx(
@@ -139,7 +140,7 @@ def test_sklearn_api_fit_logs_eval_history_dataset_and_a_pyfunc_model(sqlite_tra
     (dataset_input,) = run.inputs.dataset_inputs
     assert json.loads(dataset_input.dataset.profile)["num_rows"] == 60
 
-    logged = trackline.last_logged_model()
+    (logged,) = trackline.search_logged_models(output_format="list")  # one model: the fit's
     pyfunc_model = trackline.pyfunc.load_model(f"models:/{logged.model_id}")
     assert list(pyfunc_model.predict(X.iloc[:5])) == list(model.predict(X.iloc[:5]))
     assert pyfunc_model.metadata.signature is not None

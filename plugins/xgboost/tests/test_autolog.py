@@ -117,8 +117,9 @@ def test_sklearn_api_fit_logs_eval_history_dataset_and_a_pyfunc_model(sqlite_tra
         X, y, eval_set=[(X, y)], verbose=False
     )
 
-    run = _only_run()  # the inner xgboost.train logged nothing of its own
-    assert run.data.params["n_estimators"] == "3"
+    run = _only_run()  # one run: the inner xgboost.train logged into the fit's run
+    assert run.data.params["num_boost_round"] == "3"  # train()'s params, as MLflow
+    assert run.data.params["max_depth"] == "2"
     history = _client().get_metric_history(run.info.run_id, "validation_0-logloss")
     assert [m.step for m in history] == [0, 1, 2]
     assert history[-1].value == pytest.approx(model.evals_result()["validation_0"]["logloss"][-1])
@@ -127,7 +128,7 @@ def test_sklearn_api_fit_logs_eval_history_dataset_and_a_pyfunc_model(sqlite_tra
     (dataset_input,) = run.inputs.dataset_inputs
     assert json.loads(dataset_input.dataset.profile)["num_rows"] == 60
 
-    logged = trackline.last_logged_model()
+    (logged,) = trackline.search_logged_models(output_format="list")  # one model: the fit's
     pyfunc_model = trackline.pyfunc.load_model(f"models:/{logged.model_id}")
     assert list(pyfunc_model.predict(X.iloc[:5])) == list(model.predict(X.iloc[:5]))
     assert pyfunc_model.metadata.signature is not None

@@ -30,7 +30,17 @@ INTEGRATION = "lightgbm"
 IMPORTANCE_TYPES = ("split", "gain")
 
 # Arguments of lightgbm.train that are data or code, not hyper-parameters.
-_NOT_PARAMS = {"params", "train_set", "valid_sets", "feval", "init_model", "callbacks"}
+_NOT_PARAMS = {
+    "params",
+    "train_set",
+    "valid_sets",
+    "valid_names",
+    "feval",
+    "init_model",
+    "callbacks",
+    "evals_result",
+    "learning_rates",
+}
 
 
 @autologging_integration(INTEGRATION)
@@ -52,6 +62,8 @@ def autolog(
 
     safe_patch(INTEGRATION, lightgbm, "train", _patched_train, manage_run=True)
     safe_patch(INTEGRATION, lightgbm.engine, "train", _patched_train, manage_run=True)
+    if "train" in vars(lightgbm.sklearn):  # the name the scikit-learn API calls
+        safe_patch(INTEGRATION, lightgbm.sklearn, "train", _patched_train, manage_run=True)
     for model_class in (
         lightgbm.LGBMModel,
         lightgbm.LGBMClassifier,
@@ -97,14 +109,22 @@ def _patched_train(original: Any, *args: Any, **kwargs: Any) -> Any:
         bound = inspect.signature(lightgbm.train).bind(*args, **kwargs)
     except TypeError:
         return original(*args, **kwargs)  # LightGBM reports the bad call itself
+    bound.apply_defaults()  # MLflow logs the defaults of train's arguments too
     arguments = dict(bound.arguments)
+    session = active_session()
     with autologging_step("logging params"):
         params = dict(arguments.get("params") or {})
         params.update({k: v for k, v in arguments.items() if k not in _NOT_PARAMS})
         alu.log_params(params)
     train_set = arguments.get("train_set")
     raw = getattr(train_set, "data", None)
-    if config.get("log_datasets") and raw is not None and not isinstance(raw, (str, bytes)):
+    nested = session is not None and session.nested  # fit() logs its dataset and model
+    if (
+        config.get("log_datasets")
+        and not nested
+        and raw is not None
+        and not isinstance(raw, (str, bytes))
+    ):
         with autologging_step("logging the training dataset"):
             alu.log_dataset(raw, getattr(train_set, "label", None), context="train")
     if arguments.get("valid_sets"):
@@ -117,37 +137,54 @@ def _patched_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     with autologging_step("logging early stopping"):
         _log_early_stopping(booster, params_given, arguments.get("callbacks"))
     _log_importance(booster)
-    if config.get("log_models"):
+    if config.get("log_models") and not nested:
         with autologging_step("logging the model"):
             _log_model(booster, None, config)
     return booster
 
 
 def _patched_fit(original: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+    session = active_session()
+    if session is not None and session.nested:
+        # A subclass's fit() calling its base's: the outer fit logs; pass the turn on to
+        # the train() underneath.
+        with session.log_inner_call():
+            return original(model, *args, **kwargs)
     config = _config()
     try:
         bound = inspect.signature(type(model).fit).bind(model, *args, **kwargs)
         X, y = bound.arguments.get("X"), bound.arguments.get("y")
     except TypeError:
         X = y = None
-    with autologging_step("logging params"):
-        alu.log_params(model.get_params(deep=False))
     if config.get("log_datasets") and X is not None:
         with autologging_step("logging the training dataset"):
             alu.log_dataset(X, y, context="train")
 
-    result = original(model, *args, **kwargs)
-
-    with autologging_step("logging evaluation metrics"):
-        alu.log_metric_history(getattr(model, "evals_result_", None) or {})
-    booster = model.booster_
-    with autologging_step("logging early stopping"):
-        _log_early_stopping(booster, model.get_params(), kwargs.get("callbacks"))
-    _log_importance(booster)
+    session = active_session()
+    if session is None:
+        result = original(model, *args, **kwargs)
+    else:
+        # As MLflow: the train() that fit() calls logs params, eval metrics and importance.
+        with session.log_inner_call():
+            result = original(model, *args, **kwargs)
+    if session is None or not session.nested_calls:
+        _log_from_fitted_model(model, kwargs)
     if config.get("log_models"):
         with autologging_step("logging the model"):
             _log_model(model, X, config)
     return result
+
+
+def _log_from_fitted_model(model: Any, kwargs: dict[str, Any]) -> None:
+    """What train() would have logged, read from the fitted model (when fit() did not go
+    through the patched train())."""
+    with autologging_step("logging params"):
+        alu.log_params(model.get_params(deep=False))
+    with autologging_step("logging evaluation metrics"):
+        alu.log_metric_history(getattr(model, "evals_result_", None) or {})
+    with autologging_step("logging early stopping"):
+        _log_early_stopping(model.booster_, model.get_params(), kwargs.get("callbacks"))
+    _log_importance(model.booster_)
 
 
 def _early_stopping_asked(params: dict[str, Any], callbacks: Any) -> bool:

@@ -39,7 +39,6 @@ _NOT_PARAMS = {
     "evals_result",
     "xgb_model",
     "callbacks",
-    "custom_metric",
     "learning_rates",
 }
 
@@ -75,6 +74,8 @@ def autolog(
             )
     safe_patch(INTEGRATION, xgboost, "train", _patched_train, manage_run=True)
     safe_patch(INTEGRATION, xgboost.training, "train", _patched_train, manage_run=True)
+    if "train" in vars(xgboost.sklearn):  # the name the scikit-learn API calls
+        safe_patch(INTEGRATION, xgboost.sklearn, "train", _patched_train, manage_run=True)
     safe_patch(INTEGRATION, xgboost.sklearn.XGBModel, "fit", _patched_fit, manage_run=True)
     for model_class in (xgboost.XGBClassifier, xgboost.XGBRanker):
         if "fit" in vars(model_class):
@@ -126,7 +127,9 @@ def _patched_train(original: Any, *args: Any, **kwargs: Any) -> Any:
         bound = inspect.signature(xgboost.train).bind(*args, **kwargs)
     except TypeError:
         return original(*args, **kwargs)  # XGBoost reports the bad call itself
+    bound.apply_defaults()  # MLflow logs the defaults of train's arguments too
     arguments = bound.arguments
+    session = active_session()
     with autologging_step("logging params"):
         params = dict(arguments.get("params") or {})
         params.update({k: v for k, v in arguments.items() if k not in _NOT_PARAMS})
@@ -140,27 +143,49 @@ def _patched_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     with autologging_step("logging early stopping"):
         _log_early_stopping(booster, arguments.get("early_stopping_rounds"))
     _log_importance(booster, config)
-    if config.get("log_models"):
+    if config.get("log_models") and not (session is not None and session.nested):
         with autologging_step("logging the model"):
-            _log_model(booster, None, config)
+            _log_model(booster, None, config)  # fit() logs its own model instead
     return booster
 
 
 def _patched_fit(original: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+    session = active_session()
+    if session is not None and session.nested:
+        # A subclass's fit() calling its base's: the outer fit logs; pass the turn on to
+        # the train() underneath.
+        with session.log_inner_call():
+            return original(model, *args, **kwargs)
     config = _config()
     try:
         bound = inspect.signature(type(model).fit).bind(model, *args, **kwargs)
         X, y = bound.arguments.get("X"), bound.arguments.get("y")
     except TypeError:
         X = y = None
-    with autologging_step("logging params"):
-        alu.log_params(model.get_params(deep=False))
     if config.get("log_datasets") and X is not None:
         with autologging_step("logging the training dataset"):
             alu.log_dataset(X, y, context="train")
 
-    result = original(model, *args, **kwargs)
+    session = active_session()
+    if session is None:
+        result = original(model, *args, **kwargs)
+    else:
+        # As MLflow: the train() that fit() calls logs params, eval metrics and importance.
+        with session.log_inner_call():
+            result = original(model, *args, **kwargs)
+    if session is None or not session.nested_calls:
+        _log_from_fitted_model(model, config)
+    if config.get("log_models"):
+        with autologging_step("logging the model"):
+            _log_model(model, X, config)
+    return result
 
+
+def _log_from_fitted_model(model: Any, config: dict[str, Any]) -> None:
+    """What train() would have logged, read from the fitted model (when fit() did not go
+    through the patched train())."""
+    with autologging_step("logging params"):
+        alu.log_params(model.get_params(deep=False))
     with autologging_step("logging evaluation metrics"):
         try:
             history = model.evals_result()
@@ -171,10 +196,6 @@ def _patched_fit(original: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
     with autologging_step("logging early stopping"):
         _log_early_stopping(booster, getattr(model, "early_stopping_rounds", None))
     _log_importance(booster, config)
-    if config.get("log_models"):
-        with autologging_step("logging the model"):
-            _log_model(model, X, config)
-    return result
 
 
 def _log_early_stopping(booster: Any, early_stopping_rounds: Any) -> None:
