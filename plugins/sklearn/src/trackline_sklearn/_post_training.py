@@ -41,6 +41,7 @@ METRICS = (
 )
 _PREDICTION_ARGUMENTS = ("y_pred", "y_score", "y_prob", "y_proba", "probas_pred")
 
+_PRUNE_AT = 256
 _lock = threading.Lock()
 _model_runs: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 # id(prediction) -> (weak reference to it, run id, dataset name)
@@ -112,6 +113,9 @@ def _patched_predict(method: str, original: Any, estimator: Any, *args: Any, **k
             )
         else:
             with _lock:
+                if len(_predictions) >= _PRUNE_AT:  # forget predictions that no longer exist
+                    for key in [k for k, v in _predictions.items() if v[0]() is None]:
+                        del _predictions[key]
                 _predictions[id(result)] = (weakref.ref(result), run_id, dataset)
     return result
 
