@@ -112,11 +112,15 @@ def _patched_predict(method: str, original: Any, estimator: Any, *args: Any, **k
                 f"{type(estimator).__name__}.score({dataset}, ...)",
             )
         else:
+            try:
+                reference = weakref.ref(result)
+            except TypeError:  # a list or tuple: cannot be recognised later, not recorded
+                return result
             with _lock:
                 if len(_predictions) >= _PRUNE_AT:  # forget predictions that no longer exist
                     for key in [k for k, v in _predictions.items() if v[0]() is None]:
                         del _predictions[key]
-                _predictions[id(result)] = (weakref.ref(result), run_id, dataset)
+                _predictions[id(result)] = (reference, run_id, dataset)
     return result
 
 
