@@ -133,6 +133,21 @@ def register_autologgers(register: Register[AutologgerSpec]) -> None:
 
     ``AutologgerSpec(name="sklearn", library="sklearn",
     autolog="trackline_sklearn.autolog:autolog", tested=("1.3.0", "1.7.2"))``.
+
+    ``autolog`` is a function decorated with
+    ``trackline.autologging.autologging_integration(name)`` that patches the library with
+    ``trackline.autologging.safe_patch``; it is imported only when the library is. ``tested``
+    is the one place the supported range is declared: out of it, ``trackline.autolog()`` skips
+    the autologger and ``trackline.<name>.autolog()`` raises; ``trackline plugins`` shows it.
+    See ``docs/autologging.md``.
+
+    Example::
+
+        @hookimpl
+        def register_autologgers(register):
+            register(AutologgerSpec(name="mylib", library="mylib",
+                                    autolog="trackline_mylib.autolog:autolog",
+                                    tested=("1.2.0", "1.5.3")))
     """
 
 
