@@ -100,6 +100,8 @@ def toy_autolog(
     extra_tags=None,
     fail_in=None,
 ):
+    if fail_in not in (None, "before", "after", "step"):
+        raise ValueError(f"fail_in must be before, after or step, got {fail_in!r}")
     module = sys.modules[ToyPlugin.library]
     safe_patch("toy", module.Trainer, "fit", toy_patch, manage_run=True)
     safe_patch("toy", module.Inner, "fit", toy_patch, manage_run=True)

@@ -331,3 +331,24 @@ def test_a_value_that_cannot_be_logged_gives_one_warning_and_training_goes_on(tr
     assert "logging metrics: TypeError" in message
     (run,) = all_runs(tracking)
     assert run.data.params == {"trainer": "Trainer"}
+
+
+def test_a_bad_option_changes_nothing(tracking, make_toy):
+    toy = importlib.import_module(make_toy())
+    toy_autolog(fail_in="after")
+    with pytest.raises(ValueError, match="fail_in must be"):
+        toy_autolog(fail_in="sometimes")
+    assert is_patched(toy.Trainer, "fit")  # still enabled, with the previous options
+    with pytest.warns(AutologgingWarning, match="broke after"):
+        toy.Trainer().fit("x")
+
+
+def test_a_version_error_changes_nothing(tracking, make_toy):
+    toy = importlib.import_module(make_toy(version="3.0"))
+    toy_autolog(allow_untested_versions=True)
+    with pytest.raises(UnsupportedLibraryVersion):
+        toy_autolog(log_models=False)
+    assert is_patched(toy.Trainer, "fit")
+    from trackline.autologging import get_autologging_config
+
+    assert get_autologging_config("toy", "log_models") is True

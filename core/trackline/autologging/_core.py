@@ -174,20 +174,32 @@ def autologging_integration(name: str) -> Callable[[Callable[..., Any]], Callabl
             config = dict(bound.arguments)
             with _lock:
                 state = _integrations.setdefault(name, _Integration(name))
+                # A version error is raised before anything changes.
+                allowed = (
+                    config.get("disable")
+                    or _from_blanket
+                    or _version_allows(name, config, allow_untested_versions)
+                )
+                previous = (state.config, state.enabled, state.from_blanket)
                 _revert(state)
                 state.config = config
                 state.from_blanket = _from_blanket
                 state.enabled = False
-                if config.get("disable"):
-                    return
-                if not _from_blanket and not _version_allows(name, config, allow_untested_versions):
+                if config.get("disable") or not allowed:
                     return
                 state.enabled = True
                 try:
                     autolog_function(**config)
                 except BaseException:
-                    state.enabled = False
+                    # Bad options change nothing: the previous settings stay in force.
                     _revert(state)
+                    state.config, state.enabled, state.from_blanket = previous
+                    if state.enabled:
+                        try:
+                            autolog_function(**state.config)
+                        except Exception:
+                            state.enabled = False
+                            _revert(state)
                     raise
 
         autolog.integration_name = name  # type: ignore[attr-defined]
