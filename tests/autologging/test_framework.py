@@ -352,3 +352,10 @@ def test_a_version_error_changes_nothing(tracking, make_toy):
     from trackline.autologging import get_autologging_config
 
     assert get_autologging_config("toy", "log_models") is True
+
+
+def test_an_unknown_per_library_option_is_refused_at_once(tracking, make_toy):
+    name = make_toy()
+    with pytest.raises(TracklineException, match="unknown toy autolog option.*fail_at"):
+        tracking.autolog(toy={"fail_at": "after"})
+    assert name not in sys.modules  # checked without importing the library

@@ -65,6 +65,17 @@ def autolog(
                 f"autolog({name}=...) takes a dict of {name} autolog options, "
                 f"got {type(extra).__name__}."
             )
+        # The plugin's autolog module is light (its library is imported only when enabled).
+        from trackline.plugins.types import load_object
+
+        accepted = inspect.signature(load_object(specs[name].autolog)).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            unknown = sorted(set(extra) - set(accepted))
+            if unknown:
+                raise TracklineException.invalid_parameter_value(
+                    f"autolog({name}={{...}}): unknown {name} autolog option(s) "
+                    f"{', '.join(unknown)}. It accepts: {', '.join(accepted)}."
+                )
     if extra_tags is not None and not isinstance(extra_tags, dict):
         raise TracklineException.invalid_parameter_value(
             f"extra_tags must be a dict of tag names to values, got {type(extra_tags).__name__}."
