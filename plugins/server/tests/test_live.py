@@ -144,8 +144,10 @@ def test_disconnect_mid_upload_live(server_factory):
     )
 
 
-def test_real_mlflow_client(server_factory):
+def test_real_mlflow_client(server_factory, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
+    # mlflow.set_experiment exports MLFLOW_EXPERIMENT_ID for subprocesses; undo it afterwards.
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     from mlflow import MlflowClient
 
     server = server_factory()
