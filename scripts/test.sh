@@ -34,6 +34,9 @@ if [ ! -x plugins/fsspec/.azurite/node_modules/.bin/azurite-blob ]; then
 fi
 export TRACKLINE_REQUIRE_STORAGE_SERVERS=1
 
+# The web UI tests drive Debian's Chromium (Playwright must not download browsers).
+command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 TRACKLINE_PLUGINS_STRICT=1 TRACKLINE_REQUIRE_MLFLOW_SERVER=1 .venv/bin/pytest -n 2 "$@"
