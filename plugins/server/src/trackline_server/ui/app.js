@@ -6,7 +6,7 @@ import { RunsPage } from "./pages/runs.js";
 import { RunPage } from "./pages/run.js";
 import { ComparePage } from "./pages/compare.js";
 import { ChartsPage } from "./pages/charts.js";
-import { ModelsPage } from "./pages/models.js";
+import { ModelsPage, ModelPage, VersionPage } from "./pages/models.js";
 
 const NAV = [
   ["experiments", "Experiments"],
@@ -26,7 +26,10 @@ function Page({ route }) {
     case "charts":
       return html`<${ChartsPage} params=${params} />`;
     case "models":
-      return html`<${ModelsPage} />`;
+      // #/models, #/models/<name>, #/models/<name>/versions/<version>
+      if (!id) return html`<${ModelsPage} params=${params} />`;
+      if (route.parts[2] === "versions" && route.parts[3]) return html`<${VersionPage} name=${id} version=${route.parts[3]} />`;
+      return html`<${ModelPage} name=${id} />`;
     default:
       return html`<${Message} kind="error">No page at “${location.hash}”. <a href="#/experiments">Go to the experiments</a>.<//>`;
   }

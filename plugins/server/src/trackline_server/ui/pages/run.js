@@ -4,6 +4,7 @@ import {
   html, api, useLoader, normalizeRun, fmtTime, fmtDuration, fmtNumber, Message, hashFor, updateParams,
 } from "../lib.js";
 import { ArtifactBrowser } from "../artifacts.js";
+import { RegisteredVersionsSection } from "./models.js";
 
 const NOTE_TAG = "mlflow.note.content";
 
@@ -144,6 +145,7 @@ export function RunPage({ runId, params }) {
       <${Tags} run=${run} onSaved=${reload} />
       <${Datasets} run=${run} />
     </div>
+    <${RegisteredVersionsSection} runId=${run.id} />
     <h2>Artifacts</h2>
     <${ArtifactBrowser} runId=${run.id} selected=${params.get("artifact") || ""} onSelect=${(path) => updateParams({ artifact: path })} />
   `;
