@@ -185,3 +185,21 @@ def test_delete_model_asks_first(ui, ui_server, registry):
     page.wait_for_selector("h1:has-text('Models')")
     got = requests.get(ui_server.url + MLFLOW + "/registered-models/get", params={"name": "doomed"})
     assert got.status_code == 404
+
+
+def test_paging_through_many_models(ui, ui_server, registry):
+    # Last in the module: these models would change the unfiltered list of the tests above.
+    for i in range(30):
+        requests.post(
+            ui_server.url + MLFLOW + "/registered-models/create", json={"name": f"zz-bulk-{i:02}"}
+        ).raise_for_status()
+    page = ui.open("/models?filter=name LIKE 'zz-bulk-%25'")
+    page.wait_for_selector("tr[data-model='zz-bulk-00']")
+    assert _model_names(page) == [f"zz-bulk-{i:02}" for i in range(25)]
+    page.click(".pager button:has-text('Next')")
+    page.wait_for_selector("tr[data-model='zz-bulk-29']")
+    assert _model_names(page) == [f"zz-bulk-{i:02}" for i in range(25, 30)]
+    assert page.is_disabled(".pager button:has-text('Next')")
+    page.click(".pager button:has-text('Previous')")
+    page.wait_for_selector("tr[data-model='zz-bulk-00']")
+    assert page.is_disabled(".pager button:has-text('Previous')")
