@@ -53,6 +53,7 @@ from trackline.models.input_example import save_input_example
 from trackline.models.model import MLMODEL_FILE_NAME, Model, ModelInfo
 from trackline.models.signature import ModelSignature, infer_signature
 from trackline.models.uri import download_model
+from trackline.tracking.uri import env
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +64,20 @@ __all__ = [
     "PYFUNC_FLAVOR",
     "add_code_to_path",
     "add_pyfunc",
+    "class_name",
     "copy_code_paths",
+    "corrupted_model_file",
     "download_model",
     "finish",
     "flavor_config",
+    "import_library",
     "log_model",
     "model_directory",
+    "model_file",
+    "model_folder",
     "new_model",
+    "pickle_allowed",
+    "require_pickle_allowed",
 ]
 
 
@@ -245,6 +253,104 @@ def add_code_to_path(folder: str | os.PathLike[str], conf: dict[str, Any]) -> No
         )
     if code_dir not in sys.path:
         sys.path.insert(0, code_dir)
+
+
+# -- loading: shared checks and errors -------------------------------------------------------
+
+
+def import_library(module_name: str, display_name: str, saved_version: str | None = None) -> Any:
+    """``import <module_name>``, or an error that says what to install.
+
+    ``display_name`` starts the message ("XGBoost models need ..."); ``saved_version`` (the
+    version the model was saved with) is pinned in the suggested ``pip install``, without a
+    local ``+cpu``-style suffix, which PyPI does not serve.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        public = saved_version.split("+", 1)[0] if saved_version else None
+        wanted = f"{module_name}=={public}" if public else module_name
+        saved = f" (the model was saved with {module_name} {saved_version})."
+        raise TracklineException(
+            f"{display_name} models need the '{module_name}' package, which is not installed: "
+            f"pip install '{wanted}'" + (saved if saved_version else ".")
+        ) from exc
+
+
+def class_name(obj: Any) -> str:
+    """The importable name of ``obj``'s class (``module.QualName``), as ``model_class``
+    records it."""
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def model_folder(path: str | os.PathLike[str]) -> str:
+    """The model directory for a pyfunc loader's ``path``: the directory itself, or the one
+    holding the model file that the ``python_function`` flavor's ``data`` names."""
+    return os.path.dirname(path) if os.path.isfile(path) else os.fspath(path)
+
+
+def model_file(folder: str | os.PathLike[str], relative: Any, flavor_name: str) -> str:
+    """The absolute path of the model file ``relative`` (a flavor's ``data``) in ``folder``.
+
+    Refused: no name, a name that leads outside the model directory (``../``, an absolute
+    path, a link), and a file that is not there (RESOURCE_DOES_NOT_EXIST).
+    """
+    if not isinstance(relative, str) or not relative:
+        raise TracklineException.invalid_parameter_value(
+            f"The model's {flavor_name} flavor names no model file (data: {relative!r})."
+        )
+    root = Path(folder).resolve()
+    file = (root / relative).resolve()
+    if root not in file.parents:
+        raise TracklineException.invalid_parameter_value(
+            f"The model's data path {relative!r} points outside the model directory."
+        )
+    if not file.is_file():
+        raise TracklineException(
+            f"The model file {str(file)!r} is missing.", "RESOURCE_DOES_NOT_EXIST"
+        )
+    return str(file)
+
+
+def corrupted_model_file(
+    file: str | os.PathLike[str],
+    exc: BaseException,
+    library: str,
+    expected: str = "a model of this format",
+) -> TracklineException:
+    """The error for a model file that ``library`` could not read (raise it ``from exc``):
+    names the file, says it is corrupted or not ``expected``, and gives the first line of the
+    library's own message."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return TracklineException.invalid_parameter_value(
+        f"The {library} model file {os.path.basename(file)!r} cannot be read; it is corrupted "
+        f"or not {expected} ({detail})."
+    )
+
+
+_TRUE_VALUES = ("1", "true", "yes")
+
+
+def pickle_allowed() -> bool:
+    """Whether models may be unpickled: ``TRACKLINE_ALLOW_PICKLE_DESERIALIZATION`` (or
+    ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION``), true unless set otherwise, as in MLflow."""
+    return (env("ALLOW_PICKLE_DESERIALIZATION", "true") or "true").lower() in _TRUE_VALUES
+
+
+def require_pickle_allowed(what: str) -> None:
+    """Refuse to unpickle a model when :func:`pickle_allowed` is false.
+
+    ``what`` opens the message and says why loading runs code, e.g. ``"The model is a
+    pickle file, and loading it would run code from it"``.
+    """
+    if not pickle_allowed():
+        raise TracklineException.invalid_parameter_value(
+            f"{what}; TRACKLINE_ALLOW_PICKLE_DESERIALIZATION (or "
+            "MLFLOW_ALLOW_PICKLE_DESERIALIZATION) is false. Set it to true only for models "
+            "from a trusted source."
+        )
 
 
 # -- logging a model (MLflow 3: a logged model with its own artifact location) --------------

@@ -23,7 +23,6 @@ from trackline.exceptions import TracklineException
 from trackline.models import flavor
 from trackline.models.model import Model, ModelInfo
 from trackline.models.signature import ModelSignature
-from trackline.tracking.uri import env
 
 from trackline_lightgbm.autolog import autolog  # trackline.lightgbm.autolog(); imports no lightgbm
 
@@ -61,17 +60,7 @@ __all__ = [
 
 
 def _import_lightgbm(saved_version: str | None = None) -> Any:
-    """``import lightgbm``, or an error that says what to install."""
-    try:
-        import lightgbm
-    except ModuleNotFoundError as exc:
-        wanted = f"lightgbm=={saved_version}" if saved_version else "lightgbm"
-        raise TracklineException(
-            "LightGBM models need the 'lightgbm' package, which is not installed: "
-            f"pip install '{wanted}'"
-            + (f" (the model was saved with lightgbm {saved_version})." if saved_version else ".")
-        ) from exc
-    return lightgbm
+    return flavor.import_library("lightgbm", "LightGBM", saved_version)
 
 
 def get_default_pip_requirements(
@@ -83,10 +72,6 @@ def get_default_pip_requirements(
         *(["cloudpickle"] if include_cloudpickle else []),
         *(["skops"] if include_skops else []),
     ]
-
-
-def _class_name(obj: Any) -> str:
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
 def save_model(
@@ -145,7 +130,7 @@ def save_model(
             FLAVOR_NAME,
             lgb_version=lgb.__version__,
             data=file_name,
-            model_class=_class_name(lgb_model),
+            model_class=flavor.class_name(lgb_model),
             code=code,
             serialization_format=fmt,
             skops_trusted_types=trusted,
@@ -234,45 +219,15 @@ def log_model(
     )
 
 
-def _pickle_allowed() -> bool:
-    return (env("ALLOW_PICKLE_DESERIALIZATION", "true") or "true").lower() in ("1", "true", "yes")
-
-
-def _model_file(folder: str, relative: Any) -> str:
-    if not isinstance(relative, str) or not relative:
-        raise TracklineException.invalid_parameter_value(
-            f"The model's lightgbm flavor names no model file (data: {relative!r})."
-        )
-    root = Path(folder).resolve()
-    file = (root / relative).resolve()
-    if root not in file.parents:
-        raise TracklineException.invalid_parameter_value(
-            f"The model's data path {relative!r} points outside the model directory."
-        )
-    if not file.is_file():
-        raise TracklineException(
-            f"The model file {str(file)!r} is missing.", "RESOURCE_DOES_NOT_EXIST"
-        )
-    return str(file)
-
-
-def _corrupted(file: str, exc: BaseException) -> TracklineException:
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return TracklineException.invalid_parameter_value(
-        f"The LightGBM model file {os.path.basename(file)!r} cannot be read; it is corrupted or "
-        f"not a model of this format ({detail})."
-    )
-
-
 def _load_from_folder(folder: str, extra_trusted: list[str] | None = None) -> Any:
     conf = flavor.flavor_config(folder, FLAVOR_NAME)
     lgb = _import_lightgbm(conf.get("lgb_version"))
-    file = _model_file(folder, conf.get("data"))
+    file = flavor.model_file(folder, conf.get("data"), FLAVOR_NAME)
     if (conf.get("model_class") or BOOSTER_CLASS) == BOOSTER_CLASS:
         try:
             return lgb.Booster(model_file=file)
         except lgb.basic.LightGBMError as exc:
-            raise _corrupted(file, exc) from exc
+            raise flavor.corrupted_model_file(file, exc, "LightGBM") from exc
     # Models written before MLflow offered skops carry no serialization_format: cloudpickle.
     fmt = conf.get("serialization_format") or SERIALIZATION_FORMAT_CLOUDPICKLE
     if fmt not in SUPPORTED_SERIALIZATION_FORMATS:
@@ -300,13 +255,10 @@ def _load_from_folder(folder: str, extra_trusted: list[str] | None = None) -> An
                 "you trust them."
             ) from exc
         except Exception as exc:
-            raise _corrupted(file, exc) from exc
-    if not _pickle_allowed():
-        raise TracklineException.invalid_parameter_value(
-            f"The model is a {fmt} file, and loading it would run code from it; "
-            "TRACKLINE_ALLOW_PICKLE_DESERIALIZATION (or MLFLOW_ALLOW_PICKLE_DESERIALIZATION) is "
-            "false. Set it to true only for models from a trusted source."
-        )
+            raise flavor.corrupted_model_file(file, exc, "LightGBM") from exc
+    flavor.require_pickle_allowed(
+        f"The model is a {fmt} file, and loading it would run code from it"
+    )
     import pickle
 
     with open(file, "rb") as f:
@@ -319,7 +271,7 @@ def _load_from_folder(folder: str, extra_trusted: list[str] | None = None) -> An
         except ModuleNotFoundError:
             raise  # a library the pickled model needs is missing: not a corrupted file
         except Exception as exc:  # a damaged pickle fails in many ways
-            raise _corrupted(file, exc) from exc
+            raise flavor.corrupted_model_file(file, exc, "LightGBM") from exc
 
 
 def load_model(
@@ -351,5 +303,5 @@ class _LGBModelWrapper:
 def _load_pyfunc(path: str) -> _LGBModelWrapper:
     """pyfunc loader (``loader_module: mlflow.lightgbm``); ``path`` is the model file named by
     ``data``, or the model directory."""
-    folder = os.path.dirname(path) if os.path.isfile(path) else path
+    folder = flavor.model_folder(path)
     return _LGBModelWrapper(_load_from_folder(folder))

@@ -77,18 +77,7 @@ __all__ = [
 
 
 def _import_torch(saved_version: str | None = None) -> Any:
-    """``import torch``, or an error that says what to install."""
-    try:
-        import torch
-    except ModuleNotFoundError as exc:
-        public = saved_version.split("+", 1)[0] if saved_version else None
-        wanted = f"torch=={public}" if public else "torch"
-        raise TracklineException(
-            f"PyTorch models need the 'torch' package, which is not installed: pip install "
-            f"'{wanted}'"
-            + (f" (the model was saved with torch {saved_version})." if saved_version else ".")
-        ) from exc
-    return torch
+    return flavor.import_library("torch", "PyTorch", saved_version)
 
 
 def get_default_pip_requirements(serialization_format: str = SERIALIZATION_FORMAT_PT2) -> list[str]:
@@ -97,10 +86,6 @@ def get_default_pip_requirements(serialization_format: str = SERIALIZATION_FORMA
     if serialization_format == SERIALIZATION_FORMAT_PICKLE:
         return ["torch", "cloudpickle"]
     return ["torch"]
-
-
-def _pickle_allowed() -> bool:
-    return (env("ALLOW_PICKLE_DESERIALIZATION", "true") or "true").lower() in ("1", "true", "yes")
 
 
 def _pickle_explicitly_allowed() -> bool:
@@ -343,14 +328,6 @@ _PAYLOAD_CONFIG = re.compile(r"(?:^|/)data/(?:weights|constants)/[^/]+_config\.j
 _RAW_TENSOR_PREFIXES = ("weight_", "tensor_")
 
 
-def _corrupted(file: str, exc: BaseException) -> TracklineException:
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return TracklineException.invalid_parameter_value(
-        f"The PyTorch model file {os.path.basename(file)!r} cannot be read; it is corrupted or "
-        f"not a model of this format ({detail})."
-    )
-
-
 def _check_pt2_is_pickle_free(torch: Any, file: str) -> list[str]:
     """The records of the ``.pt2`` archive that ``torch.export.load`` would unpickle.
 
@@ -362,7 +339,7 @@ def _check_pt2_is_pickle_free(torch: Any, file: str) -> list[str]:
     try:
         archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise _corrupted(file, exc) from exc
+        raise flavor.corrupted_model_file(file, exc, "PyTorch") from exc
     pickled = []
     with archive:
         for name in archive.namelist():
@@ -370,7 +347,7 @@ def _check_pt2_is_pickle_free(torch: Any, file: str) -> list[str]:
                 try:
                     entries = json.loads(archive.read(name))["config"]
                 except (ValueError, KeyError, TypeError) as exc:
-                    raise _corrupted(file, exc) from exc
+                    raise flavor.corrupted_model_file(file, exc, "PyTorch") from exc
                 folder = name.rsplit("/", 1)[0]
                 for entry in entries.values():
                     path_name = str(entry.get("path_name", ""))
@@ -420,7 +397,7 @@ def _load_from_data(
     pickled_file = data_dir / PICKLED_MODEL_FILE if data_dir.is_dir() else data_dir
     exported_file = data_dir / EXPORTED_MODEL_FILE
     if pickled_file.is_file():
-        if not _pickle_allowed():
+        if not flavor.pickle_allowed():
             raise TracklineException.invalid_parameter_value(
                 "The model is a whole-model pickle (model.pth), and loading it runs code from "
                 "it; TRACKLINE_ALLOW_PICKLE_DESERIALIZATION (or MLFLOW_…) is false. Set it to "
@@ -438,7 +415,7 @@ def _load_from_data(
         except ModuleNotFoundError:
             raise  # a library the pickled model needs is missing: not a corrupted file
         except Exception as exc:  # a damaged archive or pickle fails in many ways
-            raise _corrupted(str(pickled_file), exc) from exc
+            raise flavor.corrupted_model_file(str(pickled_file), exc, "PyTorch") from exc
         model.eval()
         return model.to(device) if device else model
     if exported_file.is_file():
@@ -452,7 +429,7 @@ def _load_from_data(
         try:
             model = torch.export.load(str(exported_file)).module()
         except Exception as exc:
-            raise _corrupted(str(exported_file), exc) from exc
+            raise flavor.corrupted_model_file(str(exported_file), exc, "PyTorch") from exc
         if device:
             wanted = torch.device(device).type
             for tensor in [*model.parameters(), *model.buffers()]:
@@ -618,4 +595,4 @@ def load_state_dict(state_dict_uri: str, **kwargs: Any) -> dict[str, Any]:
                 f"({str(exc).strip().splitlines()[0]}); pass weights_only=False only if you "
                 "trust the file."
             ) from exc
-        raise _corrupted(str(file), exc) from exc
+        raise flavor.corrupted_model_file(str(file), exc, "PyTorch") from exc

@@ -16,7 +16,6 @@ from trackline.exceptions import TracklineException
 from trackline.models import flavor
 from trackline.models.model import Model, ModelInfo
 from trackline.models.signature import ModelSignature
-from trackline.tracking.uri import env
 
 from trackline_sklearn.autolog import autolog  # trackline.sklearn.autolog(); imports no sklearn
 
@@ -203,10 +202,6 @@ def log_model(
     )
 
 
-def _pickle_allowed() -> bool:
-    return (env("ALLOW_PICKLE_DESERIALIZATION", "true") or "true").lower() in ("1", "true", "yes")
-
-
 def _load_file(file: str, serialization_format: str, trusted: list[str] | None) -> Any:
     if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
         raise TracklineException.invalid_parameter_value(
@@ -226,12 +221,9 @@ def _load_file(file: str, serialization_format: str, trusted: list[str] | None) 
                 f"The skops file holds types that are not trusted: {exc}. Pass "
                 "skops_trusted_types=[...] to load_model if you trust them."
             ) from exc
-    if not _pickle_allowed():
-        raise TracklineException.invalid_parameter_value(
-            f"The model is a {serialization_format} file, and loading it would run code from it; "
-            "TRACKLINE_ALLOW_PICKLE_DESERIALIZATION (or MLFLOW_ALLOW_PICKLE_DESERIALIZATION) is "
-            "false. Set it to true only for models from a trusted source."
-        )
+    flavor.require_pickle_allowed(
+        f"The model is a {serialization_format} file, and loading it would run code from it"
+    )
     with open(file, "rb") as f:
         if serialization_format == SERIALIZATION_FORMAT_CLOUDPICKLE:
             import cloudpickle
@@ -287,7 +279,7 @@ class _SklearnModelWrapper:
 def _load_pyfunc(path: str) -> _SklearnModelWrapper:
     """pyfunc loader (``loader_module: mlflow.sklearn``); ``path`` is the model directory,
     or the model file itself for older models that set ``data``."""
-    folder = os.path.dirname(path) if os.path.isfile(path) else path
+    folder = flavor.model_folder(path)
     model_meta = Model.load(folder)
     conf = model_meta.flavors.get(FLAVOR_NAME, {})
     pyfunc_conf = model_meta.flavors.get(flavor.PYFUNC_FLAVOR, {})

@@ -12,14 +12,12 @@ the model too; trackline maps that name back to this module.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from trackline.exceptions import TracklineException
 from trackline.models import flavor
 from trackline.models.model import Model, ModelInfo
 from trackline.models.signature import ModelSignature
-from trackline.tracking.uri import env
 
 from trackline_statsmodels.autolog import (
     autolog,  # trackline.statsmodels.autolog(); imports no statsmodels
@@ -40,21 +38,7 @@ __all__ = [
 
 
 def _import_statsmodels(saved_version: str | None = None) -> Any:
-    """``import statsmodels``, or an error that says what to install."""
-    try:
-        import statsmodels
-    except ModuleNotFoundError as exc:
-        wanted = f"statsmodels=={saved_version}" if saved_version else "statsmodels"
-        raise TracklineException(
-            "statsmodels models need the 'statsmodels' package, which is not installed: "
-            f"pip install '{wanted}'"
-            + (
-                f" (the model was saved with statsmodels {saved_version})."
-                if saved_version
-                else "."
-            )
-        ) from exc
-    return statsmodels
+    return flavor.import_library("statsmodels", "statsmodels", saved_version)
 
 
 def get_default_pip_requirements() -> list[str]:
@@ -164,36 +148,11 @@ def log_model(
     )
 
 
-def _pickle_allowed() -> bool:
-    return (env("ALLOW_PICKLE_DESERIALIZATION", "true") or "true").lower() in ("1", "true", "yes")
-
-
-def _model_file(folder: str, relative: Any) -> str:
-    if not isinstance(relative, str) or not relative:
-        raise TracklineException.invalid_parameter_value(
-            f"The model's statsmodels flavor names no model file (data: {relative!r})."
-        )
-    root = Path(folder).resolve()
-    file = (root / relative).resolve()
-    if root not in file.parents:
-        raise TracklineException.invalid_parameter_value(
-            f"The model's data path {relative!r} points outside the model directory."
-        )
-    if not file.is_file():
-        raise TracklineException(
-            f"The model file {str(file)!r} is missing.", "RESOURCE_DOES_NOT_EXIST"
-        )
-    return str(file)
-
-
 def _load_file(file: str, saved_version: str | None) -> Any:
     _import_statsmodels(saved_version)
-    if not _pickle_allowed():
-        raise TracklineException.invalid_parameter_value(
-            "statsmodels models are pickle files, and loading one runs code from it; "
-            "TRACKLINE_ALLOW_PICKLE_DESERIALIZATION (or MLFLOW_ALLOW_PICKLE_DESERIALIZATION) is "
-            "false. Set it to true only for models from a trusted source."
-        )
+    flavor.require_pickle_allowed(
+        "statsmodels models are pickle files, and loading one runs code from it"
+    )
     from statsmodels.iolib.smpickle import load_pickle
 
     try:
@@ -201,11 +160,7 @@ def _load_file(file: str, saved_version: str | None) -> Any:
     except ModuleNotFoundError:
         raise  # a library the pickled results need is missing: not a corrupted file
     except Exception as exc:  # a damaged pickle fails in many ways
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TracklineException.invalid_parameter_value(
-            f"The statsmodels model file {os.path.basename(file)!r} cannot be read; it is "
-            f"corrupted or not a statsmodels pickle ({detail})."
-        ) from exc
+        raise flavor.corrupted_model_file(file, exc, "statsmodels", "a statsmodels pickle") from exc
 
 
 def load_model(model_uri: str, dst_path: str | None = None) -> Any:
@@ -213,7 +168,7 @@ def load_model(model_uri: str, dst_path: str | None = None) -> Any:
     folder = flavor.download_model(model_uri, dst_path)
     conf = flavor.flavor_config(folder, FLAVOR_NAME)
     flavor.add_code_to_path(folder, conf)
-    file = _model_file(folder, conf.get("data") or STATSMODELS_DATA_SUBPATH)
+    file = flavor.model_file(folder, conf.get("data") or STATSMODELS_DATA_SUBPATH, FLAVOR_NAME)
     return _load_file(file, conf.get("statsmodels_version"))
 
 
@@ -251,9 +206,9 @@ def _load_pyfunc(path: str) -> _StatsmodelsModelWrapper:
     if os.path.isdir(path):
         conf = flavor.flavor_config(path, FLAVOR_NAME)
         version = conf.get("statsmodels_version")
-        file = _model_file(path, conf.get("data") or STATSMODELS_DATA_SUBPATH)
+        file = flavor.model_file(path, conf.get("data") or STATSMODELS_DATA_SUBPATH, FLAVOR_NAME)
     else:
         folder = os.path.dirname(path)
         version = flavor.flavor_config(folder, FLAVOR_NAME).get("statsmodels_version")
-        file = _model_file(folder, os.path.basename(path))
+        file = flavor.model_file(folder, os.path.basename(path), FLAVOR_NAME)
     return _StatsmodelsModelWrapper(_load_file(file, version))

@@ -15,7 +15,6 @@ import importlib
 import inspect
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from trackline.exceptions import TracklineException
@@ -46,26 +45,12 @@ __all__ = [
 
 
 def _import_xgboost(saved_version: str | None = None) -> Any:
-    """``import xgboost``, or an error that says what to install."""
-    try:
-        import xgboost
-    except ModuleNotFoundError as exc:
-        wanted = f"xgboost=={saved_version}" if saved_version else "xgboost"
-        raise TracklineException(
-            "XGBoost models need the 'xgboost' package, which is not installed: "
-            f"pip install '{wanted}'"
-            + (f" (the model was saved with xgboost {saved_version})." if saved_version else ".")
-        ) from exc
-    return xgboost
+    return flavor.import_library("xgboost", "XGBoost", saved_version)
 
 
 def get_default_pip_requirements() -> list[str]:
     """The requirements a saved model lists: ``xgboost`` pinned to the installed version."""
     return ["xgboost"]
-
-
-def _class_name(obj: Any) -> str:
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
 def save_model(
@@ -112,7 +97,7 @@ def save_model(
             FLAVOR_NAME,
             xgb_version=xgb.__version__,
             data=file_name,
-            model_class=_class_name(xgb_model),
+            model_class=flavor.class_name(xgb_model),
             model_format=model_format,
             code=code,
         )
@@ -203,38 +188,16 @@ def _model_class(xgb: Any, name: str) -> type:
     return cls
 
 
-def _model_file(folder: str, relative: Any) -> str:
-    if not isinstance(relative, str) or not relative:
-        raise TracklineException.invalid_parameter_value(
-            f"The model's xgboost flavor names no model file (data: {relative!r})."
-        )
-    root = Path(folder).resolve()
-    file = (root / relative).resolve()
-    if root not in file.parents:
-        raise TracklineException.invalid_parameter_value(
-            f"The model's data path {relative!r} points outside the model directory."
-        )
-    if not file.is_file():
-        raise TracklineException(
-            f"The model file {str(file)!r} is missing.", "RESOURCE_DOES_NOT_EXIST"
-        )
-    return str(file)
-
-
 def _load_from_folder(folder: str) -> Any:
     conf = flavor.flavor_config(folder, FLAVOR_NAME)
     xgb = _import_xgboost(conf.get("xgb_version"))
     cls = _model_class(xgb, conf.get("model_class") or _DEFAULT_MODEL_CLASS)
-    file = _model_file(folder, conf.get("data"))
+    file = flavor.model_file(folder, conf.get("data"), FLAVOR_NAME)
     model = cls()
     try:
         model.load_model(file)
     except xgb.core.XGBoostError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise TracklineException.invalid_parameter_value(
-            f"The XGBoost model file {os.path.basename(file)!r} cannot be read; it is "
-            f"corrupted or not an XGBoost model ({first_line})."
-        ) from exc
+        raise flavor.corrupted_model_file(file, exc, "XGBoost", "an XGBoost model") from exc
     return model
 
 
@@ -280,5 +243,5 @@ class _XGBModelWrapper:
 def _load_pyfunc(path: str) -> _XGBModelWrapper:
     """pyfunc loader (``loader_module: mlflow.xgboost``); ``path`` is the model file named
     by ``data``, or the model directory."""
-    folder = os.path.dirname(path) if os.path.isfile(path) else path
+    folder = flavor.model_folder(path)
     return _XGBModelWrapper(_load_from_folder(folder))
