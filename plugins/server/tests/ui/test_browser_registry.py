@@ -101,6 +101,9 @@ def test_model_page_versions_and_run_link(ui, registry):
     section = page.wait_for_selector(".registered-versions")
     assert "fraud-detector" in section.inner_text()
     assert len(page.query_selector_all(".registered-versions tbody tr")) == 2
+    page.locator(".registered-versions").screenshot(
+        path=str(ui.shot("run-registered-versions", False))
+    )
 
 
 def test_set_and_delete_alias_and_edit_description(ui, ui_server, registry):
@@ -203,3 +206,19 @@ def test_paging_through_many_models(ui, ui_server, registry):
     page.click(".pager button:has-text('Previous')")
     page.wait_for_selector("tr[data-model='zz-bulk-00']")
     assert page.is_disabled(".pager button:has-text('Previous')")
+
+
+def test_delete_version_asks_first(ui, ui_server, registry):
+    client = trackline.MlflowClient(tracking_uri=ui_server.url, registry_uri=ui_server.url)
+    client.create_registered_model("short-lived")
+    client.create_model_version("short-lived", f"runs:/{registry.run_id}/model", registry.run_id)
+    page = ui.open("/models/short-lived/versions/1")
+    page.click("button:has-text('Delete version')")
+    page.click("button:has-text('Delete for good')")
+    page.wait_for_selector("h1:has-text('short-lived')")  # back on the model page
+    page.wait_for_selector("text=No versions yet.")
+    got = requests.get(
+        ui_server.url + MLFLOW + "/model-versions/get",
+        params={"name": "short-lived", "version": "1"},
+    )
+    assert got.status_code == 404

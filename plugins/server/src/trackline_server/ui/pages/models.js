@@ -300,6 +300,19 @@ function DownloadCard({ version }) {
   </section>`;
 }
 
+function DeleteVersion({ name, version }) {
+  const [confirming, setConfirming] = useState(false);
+  const [act, error] = useAction(() => { location.hash = modelHash(name); });
+  return html`<div class="row delete-version">
+    ${confirming
+      ? html`<span>Delete version ${version} of “${name}” (its aliases go with it)?</span>
+          <button class="danger" onClick=${() => act(() => api("mlflow/model-versions/delete", { method: "DELETE", body: { name, version: String(version) } }))}>Delete for good</button>
+          <button onClick=${() => setConfirming(false)}>Cancel</button>`
+      : html`<button class="danger" onClick=${() => setConfirming(true)}>Delete version</button>`}
+    <${InlineError} error=${error} />
+  </div>`;
+}
+
 export function VersionPage({ name, version }) {
   const loaded = useLoader(() => api("mlflow/model-versions/get", { query: { name, version } }), [name, version]);
   const runId = loaded.data?.model_version?.run_id;
@@ -328,7 +341,7 @@ export function VersionPage({ name, version }) {
   ].filter(([, value]) => value);
   return html`
     <div class="crumbs"><a href="#/models">Models</a> › <a href=${modelHash(name)}>${name}</a> ›</div>
-    <h1>${name} · version ${v.version}</h1>
+    <div class="row"><h1>${name} · version ${v.version}</h1><span class="spacer"></span><${DeleteVersion} name=${name} version=${v.version} /></div>
     <div class="cards">
       <section class="card"><h2>Overview</h2><table class="grid kv overview"><tbody>
         ${rows.map(([k, value]) => html`<tr><td>${k}</td><td>${value}</td></tr>`)}</tbody></table></section>
