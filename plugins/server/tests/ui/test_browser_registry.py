@@ -30,6 +30,10 @@ def registry(ui_server, seeded) -> Registry:
         client.create_model_version("fraud-detector", f"runs:/{run_id}/model", run_id=run_id)
     client.set_registered_model_alias("fraud-detector", "champion", "1")
     client.create_registered_model("fraud-rules")
+    # As register_model records it: the source is a folder of the run's artifact location.
+    artifact_uri = client.get_run(run_id).info.artifact_uri
+    client.create_registered_model("vision-classifier")
+    client.create_model_version("vision-classifier", f"{artifact_uri}/model", run_id=run_id)
     client.create_registered_model("churn-model")
     return Registry(run_id)
 
@@ -43,7 +47,12 @@ def _model_names(page) -> list[str]:
 def test_models_list_and_search(ui, registry):
     page = ui.open("/models")
     page.wait_for_selector("tr[data-model='fraud-detector']")
-    assert _model_names(page) == ["churn-model", "fraud-detector", "fraud-rules"]
+    assert _model_names(page) == [
+        "churn-model",
+        "fraud-detector",
+        "fraud-rules",
+        "vision-classifier",
+    ]
     row = page.locator("tr[data-model='fraud-detector']")
     assert "Version 2" in row.inner_text()
     assert "@champion: v1" in row.inner_text()
@@ -100,7 +109,7 @@ def test_model_page_versions_and_run_link(ui, registry):
     # The run page lists the versions registered from it.
     section = page.wait_for_selector(".registered-versions")
     assert "fraud-detector" in section.inner_text()
-    assert len(page.query_selector_all(".registered-versions tbody tr")) == 2
+    assert len(page.query_selector_all(".registered-versions tbody tr")) == 3  # + vision-classifier
     page.locator(".registered-versions").screenshot(
         path=str(ui.shot("run-registered-versions", False))
     )
@@ -164,10 +173,11 @@ def test_version_page_stage_tags_and_download(ui, ui_server, registry):
     body = requests.get(ui_server.url + href if href.startswith("/") else href)
     assert body.status_code == 200 and b"flavors:" in body.content
 
-    # The source links into the run's artifact browser, at the model folder.
+    # The source links into the run's artifact browser, at the model's MLmodel file.
     page.click("a.source-link")
     page.wait_for_selector("h1:has-text('resnet')")
-    assert "artifact=model" in page.evaluate("location.hash")
+    page.wait_for_selector(".preview[data-previewer='mlmodel']")
+    assert page.evaluate("location.hash").endswith("?artifact=model%2FMLmodel")
 
 
 def test_missing_model_and_version_say_so(ui, registry):
@@ -220,5 +230,27 @@ def test_delete_version_asks_first(ui, ui_server, registry):
     got = requests.get(
         ui_server.url + MLFLOW + "/model-versions/get",
         params={"name": "short-lived", "version": "1"},
+    )
+    assert got.status_code == 404
+
+
+def test_source_inside_the_run_artifacts_links_to_the_browser(ui, registry):
+    page = ui.open("/models/vision-classifier/versions/1")
+    page.click("a.source-link")
+    page.wait_for_selector("h1:has-text('resnet')")
+    page.wait_for_selector(".preview[data-previewer='mlmodel']")
+    assert page.evaluate("location.hash") == f"#/runs/{registry.run_id}?artifact=model%2FMLmodel"
+
+
+def test_rename_model(ui, ui_server, registry):
+    requests.post(ui_server.url + MLFLOW + "/registered-models/create", json={"name": "old-name"})
+    page = ui.open("/models/old-name")
+    page.click(".rename-model button:has-text('Rename')")
+    page.fill(".rename-model input", "new-name")
+    page.click(".rename-model button[type=submit]")
+    page.wait_for_selector("h1:has-text('new-name')")
+    assert page.evaluate("location.hash") == "#/models/new-name"
+    got = requests.get(
+        ui_server.url + MLFLOW + "/registered-models/get", params={"name": "old-name"}
     )
     assert got.status_code == 404

@@ -135,16 +135,17 @@ function VersionsTable({ versions, showModel = false }) {
 
 /**
  * The version's files: a link into the run's artifact browser when the source is inside its
- * run's artifacts (`<artifact root>/<path>`), else the source URI as text.
+ * run's artifacts (`<artifact root>/<path>`), else the source URI as text. A source is a model
+ * folder and the browser previews files, so the link opens the folder's MLmodel.
  */
 function SourceLink({ version, artifactUri }) {
   const source = version.source || "";
   if (version.run_id && artifactUri && source.startsWith(artifactUri.replace(/\/$/, "") + "/")) {
     const path = source.slice(artifactUri.replace(/\/$/, "").length + 1);
-    return html`<a class="source-link" href=${hashFor(["runs", version.run_id], { artifact: path })}>${source}</a>`;
+    return html`<a class="source-link" href=${hashFor(["runs", version.run_id], { artifact: `${path}/MLmodel` })}>${source}</a>`;
   }
   const runsUri = /^runs:\/([^/]+)\/(.+)$/.exec(source);
-  if (runsUri) return html`<a class="source-link" href=${hashFor(["runs", runsUri[1]], { artifact: runsUri[2] })}>${source}</a>`;
+  if (runsUri) return html`<a class="source-link" href=${hashFor(["runs", runsUri[1]], { artifact: `${runsUri[2].replace(/\/$/, "")}/MLmodel` })}>${source}</a>`;
   return source;
 }
 
@@ -240,6 +241,28 @@ function DeleteModel({ name }) {
   </div>`;
 }
 
+function RenameModel({ name }) {
+  const [editing, setEditing] = useState(false);
+  const [newName, setNewName] = useState(name);
+  const [act, error] = useAction();
+  const rename = (e) => {
+    e.preventDefault();
+    act(async () => {
+      const { registered_model } = await api("mlflow/registered-models/rename", { method: "POST", body: { name, new_name: newName.trim() } });
+      location.hash = modelHash(registered_model.name);
+    });
+  };
+  return html`<div class="row rename-model">
+    ${editing
+      ? html`<form class="row" onSubmit=${rename}>
+          <input aria-label="New model name" value=${newName} onInput=${(e) => setNewName(e.target.value)} />
+          <button class="primary" type="submit" disabled=${!newName.trim() || newName.trim() === name}>Rename</button>
+          <button type="button" onClick=${() => setEditing(false)}>Cancel</button></form>`
+      : html`<button onClick=${() => setEditing(true)}>Rename</button>`}
+    <${InlineError} error=${error} />
+  </div>`;
+}
+
 export function ModelPage({ name }) {
   const model = useLoader(() => api("mlflow/registered-models/get", { query: { name } }), [name]);
   const versions = useLoader(() => loadAllVersions(`name = ${quote(name)}`), [name]);
@@ -253,7 +276,7 @@ export function ModelPage({ name }) {
   const call = (path, body, method = "POST") => api(path, { method, body: { name, ...body } }).then(reload);
   return html`
     <div class="crumbs"><a href="#/models">Models</a> ›</div>
-    <div class="row"><h1>${m.name}</h1><span class="spacer"></span><${DeleteModel} name=${name} /></div>
+    <div class="row"><h1>${m.name}</h1><span class="spacer"></span><${RenameModel} name=${name} /><${DeleteModel} name=${name} /></div>
     <p class="muted">Created ${fmtTime(m.creation_timestamp)} · last modified ${fmtTime(m.last_updated_timestamp)}</p>
     <div class="cards">
       <${DescriptionCard} text=${m.description} save=${(description) => call("mlflow/registered-models/update", { description }, "PATCH")} />
