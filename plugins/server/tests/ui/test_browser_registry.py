@@ -254,3 +254,20 @@ def test_rename_model(ui, ui_server, registry):
         ui_server.url + MLFLOW + "/registered-models/get", params={"name": "old-name"}
     )
     assert got.status_code == 404
+
+
+def test_transition_can_archive_the_version_in_that_stage(ui, ui_server, registry):
+    client = trackline.MlflowClient(tracking_uri=ui_server.url, registry_uri=ui_server.url)
+    client.create_registered_model("staged")
+    for _ in range(2):
+        client.create_model_version("staged", f"runs:/{registry.run_id}/model", registry.run_id)
+    client.transition_model_version_stage("staged", "2", "Staging")
+    page = ui.open("/models/staged/versions/1")
+    page.select_option("select[aria-label='New stage']", "Staging")
+    page.check(".stage input[type=checkbox]")
+    page.click("button:has-text('Transition')")
+    page.wait_for_selector(".current-stage:has-text('Staging')")
+    assert client.get_model_version("staged", "2").current_stage == "Archived"
+
+    page = ui.open("/models/staged")  # the versions table shows the stages
+    page.wait_for_selector("tr[data-version='2']:has-text('Archived')")
