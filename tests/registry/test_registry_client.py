@@ -3,6 +3,7 @@ real SQLite store (trackline-sql)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -198,8 +199,16 @@ def test_logged_model_uri_registers_and_resolves(tracking_uri, tmp_path):
     assert trackline.artifacts.load_text("models:/from-logged/1/MLmodel") == expected
     found = client.search_model_versions(f"model_id = '{logged.model_id}'")
     assert [(v.name, v.version) for v in found] == [("from-logged", "1")]
+    # The logged model lists the versions registered from it (MLflow 3's mlflow.modelVersions).
+    trackline.register_model(f"models:/{logged.model_id}", "from-logged")
+    tag = client.get_logged_model(logged.model_id).tags["mlflow.modelVersions"]
+    assert json.loads(tag) == [
+        {"name": "from-logged", "version": "1"},
+        {"name": "from-logged", "version": "2"},
+    ]
     # Without a run_id the version takes the logged model's source run (MLflow's rule).
     bare = client.create_model_version("from-logged", f"models:/{logged.model_id}")
+    assert bare.version == "3"
     assert bare.run_id == run.info.run_id and bare.model_id is None
     with pytest.raises(TracklineException) as info:
         client.create_model_version("from-logged", "models:/m-0123456789abcdef0123456789abcdef")

@@ -57,7 +57,25 @@ def register_model(
         model_id=model_id,
     )
     logger.info("Created version '%s' of model '%s'.", version.version, name)
+    if model_id is not None:
+        tag_logged_model_versions(client, model_id, version.name, str(version.version))
     return version
+
+
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
+def tag_logged_model_versions(client: Any, model_id: str, name: str, version: str) -> None:
+    """Record a registered version on its logged model (``mlflow.modelVersions``, a JSON list
+    of ``{"name", "version"}``), as MLflow 3 does on every registration. Idempotent."""
+    import json
+
+    current = client.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
+    entries = json.loads(current) if current else []
+    entry = {"name": name, "version": version}
+    if entry not in entries:
+        entries.append(entry)
+        client.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
 
 
 def _lineage(client: Any, model_uri: str) -> tuple[str, str | None, str | None]:
