@@ -25,6 +25,10 @@ Contracts:
 * ``trackline.testing.registry.RegistryStoreContract`` — model-registry stores
   (``trackline.store.registry.AbstractRegistryStore``).
 
+Helpers for flavor and autologging plugins: ``trackline.testing.mlflow_reference`` runs the
+real MLflow (from its own virtual environment) next to trackline, for compatibility and
+parity tests; ``trackline.testing.autologging`` has the ``sqlite_tracking`` fixture.
+
 Fixtures for plugin tests (a fresh plugin manager, throwaway plugins, a temporary tracking
 URI) live in the opt-in pytest plugin ``trackline.testing.pytest_plugin``; enable it with
 ``pytest_plugins = ["trackline.testing.pytest_plugin"]``.
@@ -37,7 +41,11 @@ try:  # show values in failing contract asserts, as in the author's own tests
     import pytest
 
     pytest.register_assert_rewrite(
-        "trackline.testing.tracking", "trackline.testing.artifacts", "trackline.testing.registry"
+        "trackline.testing.tracking",
+        "trackline.testing.artifacts",
+        "trackline.testing.registry",
+        "trackline.testing.autologging",
+        "trackline.testing.mlflow_reference",
     )
 except ImportError:  # pragma: no cover - pytest is only needed to run the contracts
     pass

@@ -5,24 +5,10 @@ MLflow runs from benchmarks/.venv-mlflow in a subprocess (with scikit-learn ther
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import textwrap
-from pathlib import Path
-
 import pytest
+from trackline.testing.mlflow_reference import logged_by, requires_mlflow
 
-REPO = Path(__file__).resolve().parents[3]
-MLFLOW_PYTHON = (
-    Path(os.environ.get("TRACKLINE_TEST_MLFLOW_VENV", REPO / "benchmarks" / ".venv-mlflow"))
-    / "bin"
-    / "python"
-)
-
-pytestmark = pytest.mark.skipif(
-    not MLFLOW_PYTHON.exists(), reason="needs MLflow in benchmarks/.venv-mlflow"
-)
+pytestmark = requires_mlflow()
 
 # One script for both: ``lib`` is ``mlflow`` or ``trackline``; it prints what was logged.
 SCRIPT = """
@@ -76,30 +62,10 @@ print(json.dumps(out))
 """
 
 
-def _logged_by(lib: str, python: str, tmp_path: Path) -> dict:
-    folder = tmp_path / lib
-    folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TRACKLINE_"))}
-    env["TRACKLINE_DEFAULT_ARTIFACT_ROOT"] = str(folder / "artifacts")
-    done = subprocess.run(
-        [python, "-c", textwrap.dedent(SCRIPT.format(lib=lib, db=folder / "runs.db"))],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=folder,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
-    import sys
-
     tmp_path = tmp_path_factory.mktemp("parity")
-    return _logged_by("mlflow", str(MLFLOW_PYTHON), tmp_path), _logged_by(
-        "trackline", sys.executable, tmp_path
-    )
+    return logged_by("mlflow", tmp_path, SCRIPT), logged_by("trackline", tmp_path, SCRIPT)
 
 
 @pytest.mark.parametrize("case", ["multiclass", "binary", "search"])

@@ -7,10 +7,6 @@ there; scripts/test.sh installs them).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import textwrap
-from pathlib import Path
 
 import pytest
 import trackline.pyfunc
@@ -18,30 +14,9 @@ import trackline.sklearn
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from trackline.exceptions import TracklineException
+from trackline.testing.mlflow_reference import requires_mlflow, run_mlflow
 
-REPO = Path(__file__).resolve().parents[3]
-MLFLOW_PYTHON = (
-    Path(os.environ.get("TRACKLINE_TEST_MLFLOW_VENV", REPO / "benchmarks" / ".venv-mlflow"))
-    / "bin"
-    / "python"
-)
-
-pytestmark = pytest.mark.skipif(
-    not MLFLOW_PYTHON.exists(), reason="needs MLflow in benchmarks/.venv-mlflow"
-)
-
-
-def run_mlflow(script: str, cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TRACKLINE_"))}
-    done = subprocess.run(
-        [str(MLFLOW_PYTHON), "-c", textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+pytestmark = requires_mlflow()
 
 
 @pytest.fixture(scope="module")

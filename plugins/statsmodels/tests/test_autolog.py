@@ -9,33 +9,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from trackline.testing.autologging import only_run as _only_run
 
-
-@pytest.fixture
-def sqlite_tracking(tmp_path, monkeypatch):
-    import trackline
-    from trackline.autologging import _reset_for_tests
-    from trackline.tracking import fluent
-    from trackline.tracking.uri import clear_store_cache
-
-    for var in ("EXPERIMENT_NAME", "EXPERIMENT_ID", "RUN_ID", "TRACKING_URI"):
-        monkeypatch.delenv(f"MLFLOW_{var}", raising=False)
-        monkeypatch.delenv(f"TRACKLINE_{var}", raising=False)
-    monkeypatch.setenv("TRACKLINE_DEFAULT_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    monkeypatch.chdir(tmp_path)
-    trackline.set_tracking_uri(f"sqlite:///{tmp_path / 'tracking.db'}")
-    yield trackline
-    _reset_for_tests()
-    while fluent.active_run():
-        fluent.end_run()
-    trackline.set_tracking_uri(None)
-    clear_store_cache()
-
-
-def _client():
-    from trackline.tracking import fluent
-
-    return fluent._client()
+pytest_plugins = ["trackline.testing.autologging"]  # the sqlite_tracking fixture
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +19,6 @@ def frame():
     rng = np.random.default_rng(1)
     x = rng.normal(size=40)
     return pd.DataFrame({"x": x, "y": 2.0 * x + 1.0 + rng.normal(scale=0.1, size=40)})
-
-
-def _only_run():
-    (run,) = _client().search_runs(["0"])
-    return run
 
 
 def test_ols_logs_fit_params_result_metrics_summary_and_model(sqlite_tracking, frame):

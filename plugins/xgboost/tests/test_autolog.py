@@ -8,27 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
+from trackline.testing.autologging import client as _client
+from trackline.testing.autologging import only_run as _only_run
 
-
-@pytest.fixture
-def sqlite_tracking(tmp_path, monkeypatch):
-    import trackline
-    from trackline.autologging import _reset_for_tests
-    from trackline.tracking import fluent
-    from trackline.tracking.uri import clear_store_cache
-
-    for var in ("EXPERIMENT_NAME", "EXPERIMENT_ID", "RUN_ID", "TRACKING_URI"):
-        monkeypatch.delenv(f"MLFLOW_{var}", raising=False)
-        monkeypatch.delenv(f"TRACKLINE_{var}", raising=False)
-    monkeypatch.setenv("TRACKLINE_DEFAULT_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    monkeypatch.chdir(tmp_path)
-    trackline.set_tracking_uri(f"sqlite:///{tmp_path / 'tracking.db'}")
-    yield trackline
-    _reset_for_tests()
-    while fluent.active_run():
-        fluent.end_run()
-    trackline.set_tracking_uri(None)
-    clear_store_cache()
+pytest_plugins = ["trackline.testing.autologging"]  # the sqlite_tracking fixture
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +20,6 @@ def data():
     X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
     y = (X["a"] + 0.5 * X["b"] > 0).astype(int)
     return X, y
-
-
-def _client():
-    from trackline.tracking import fluent
-
-    return fluent._client()
-
-
-def _only_run():
-    (run,) = _client().search_runs(["0"])
-    return run
 
 
 def test_train_logs_params_per_iteration_metrics_importance_and_model(sqlite_tracking, data):

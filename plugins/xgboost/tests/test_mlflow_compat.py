@@ -7,9 +7,6 @@ MLflow runs for real from benchmarks/.venv-mlflow (with the same xgboost install
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -18,43 +15,10 @@ import pytest
 import trackline.pyfunc
 import xgboost as xgb
 from trackline.models import Model
+from trackline.testing.mlflow_reference import requires_mlflow, run_mlflow
 from trackline_xgboost import flavor as xgb_flavor
 
-REPO = Path(__file__).resolve().parents[3]
-MLFLOW_PYTHON = (
-    Path(os.environ.get("TRACKLINE_TEST_MLFLOW_VENV", REPO / "benchmarks" / ".venv-mlflow"))
-    / "bin"
-    / "python"
-)
-
-
-def _mlflow_has(module: str) -> bool:
-    if not MLFLOW_PYTHON.exists():
-        return False
-    done = subprocess.run(
-        [str(MLFLOW_PYTHON), "-c", f"import mlflow, {module}"], capture_output=True, text=True
-    )
-    return done.returncode == 0
-
-
-pytestmark = pytest.mark.skipif(
-    not _mlflow_has("xgboost"),
-    reason="needs MLflow and xgboost in benchmarks/.venv-mlflow "
-    "(benchmarks/.venv-mlflow/bin/pip install xgboost==3.2.0)",
-)
-
-
-def run_mlflow(script: str, cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TRACKLINE_"))}
-    done = subprocess.run(
-        [str(MLFLOW_PYTHON), "-c", textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+pytestmark = requires_mlflow("xgboost", install="xgboost==3.2.0")
 
 
 @pytest.fixture
