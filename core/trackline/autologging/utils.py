@@ -7,6 +7,7 @@ becomes part of the call's single warning instead of an exception in the user's 
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -215,3 +216,54 @@ def log_metric_history(history: Mapping[str, Mapping[str, Any]], run_id: str | N
                     batch.append(Metric(f"{dataset}-{metric}", number, timestamp, step))
     if batch:
         _client().log_batch(run_id or current_run_id(), metrics=batch)
+
+
+def fit_over_patched_train(
+    original: Callable[..., Any],
+    model: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    config: Mapping[str, Any],
+    log_from_fitted_model: Callable[[Any, dict[str, Any]], None],
+    log_model: Callable[[Any, Any], None],
+) -> Any:
+    """The patched ``fit`` of a boosting library's scikit-learn API whose ``fit`` calls the
+    library's (also patched) ``train``, as XGBoost's and LightGBM's do.
+
+    The training dataset (``X``, ``y``) is logged here, when ``log_datasets`` is on; params,
+    evaluation metrics and feature importance are logged by the ``train`` underneath, or, if
+    ``fit`` did not go through it, by ``log_from_fitted_model(model, kwargs)``; then
+    ``log_model(model, X)`` when ``log_models`` is on. A ``fit`` called from a subclass's
+    ``fit`` logs nothing itself: the outer one does.
+    """
+    from trackline.autologging._core import autologging_step
+
+    session = active_session()
+    if session is not None and session.nested:
+        # A subclass's fit() calling its base's: the outer fit logs; pass the turn on to
+        # the train() underneath.
+        with session.log_inner_call():
+            return original(model, *args, **kwargs)
+    try:
+        bound = inspect.signature(type(model).fit).bind(model, *args, **kwargs)
+        X, y = bound.arguments.get("X"), bound.arguments.get("y")
+    except TypeError:
+        X = y = None
+    if config.get("log_datasets") and X is not None:
+        with autologging_step("logging the training dataset"):
+            log_dataset(X, y, context="train")
+
+    session = active_session()
+    if session is None:
+        result = original(model, *args, **kwargs)
+    else:
+        # As MLflow: the train() that fit() calls logs params, eval metrics and importance.
+        with session.log_inner_call():
+            result = original(model, *args, **kwargs)
+    if session is None or not session.nested_calls:
+        log_from_fitted_model(model, kwargs)
+    if config.get("log_models"):
+        with autologging_step("logging the model"):
+            log_model(model, X)
+    return result

@@ -150,35 +150,16 @@ def _patched_train(original: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _patched_fit(original: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
-    session = active_session()
-    if session is not None and session.nested:
-        # A subclass's fit() calling its base's: the outer fit logs; pass the turn on to
-        # the train() underneath.
-        with session.log_inner_call():
-            return original(model, *args, **kwargs)
     config = _config()
-    try:
-        bound = inspect.signature(type(model).fit).bind(model, *args, **kwargs)
-        X, y = bound.arguments.get("X"), bound.arguments.get("y")
-    except TypeError:
-        X = y = None
-    if config.get("log_datasets") and X is not None:
-        with autologging_step("logging the training dataset"):
-            alu.log_dataset(X, y, context="train")
-
-    session = active_session()
-    if session is None:
-        result = original(model, *args, **kwargs)
-    else:
-        # As MLflow: the train() that fit() calls logs params, eval metrics and importance.
-        with session.log_inner_call():
-            result = original(model, *args, **kwargs)
-    if session is None or not session.nested_calls:
-        _log_from_fitted_model(model, config)
-    if config.get("log_models"):
-        with autologging_step("logging the model"):
-            _log_model(model, X, config)
-    return result
+    return alu.fit_over_patched_train(
+        original,
+        model,
+        args,
+        kwargs,
+        config=config,
+        log_from_fitted_model=lambda fitted, _kwargs: _log_from_fitted_model(fitted, config),
+        log_model=lambda fitted, X: _log_model(fitted, X, config),
+    )
 
 
 def _log_from_fitted_model(model: Any, config: dict[str, Any]) -> None:
