@@ -458,21 +458,6 @@ def log_model(
         version = trackline.register_model(
             info.model_uri, registered_model_name, await_registration_for=await_registration_for
         )
+        # register_model also records the version in the logged model's mlflow.modelVersions.
         info.registered_model_version = int(version.version)
-        _tag_model_versions(api, logged.model_id, version.name, str(version.version))
     return info
-
-
-MODEL_VERSIONS_TAG = "mlflow.modelVersions"
-
-
-def _tag_model_versions(api: Any, model_id: str, name: str, version: str) -> None:
-    """Record the registered version on the logged model, as MLflow 3 does (idempotent)."""
-    import json
-
-    current = api.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
-    entries = json.loads(current) if current else []
-    entry = {"name": name, "version": version}
-    if entry not in entries:
-        entries.append(entry)
-        api.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
