@@ -105,13 +105,6 @@ BACKENDS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _forget_mlflow_experiment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``mlflow.set_experiment`` exports ``MLFLOW_EXPERIMENT_ID`` (for subprocesses); without
-    this, the id would leak into later tests of the same worker and the processes they start."""
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
-
-
 @pytest.fixture(scope="session")
 def _client_env() -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in CLIENT_ENV}

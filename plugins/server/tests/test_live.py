@@ -144,10 +144,8 @@ def test_disconnect_mid_upload_live(server_factory):
     )
 
 
-def test_real_mlflow_client(server_factory, monkeypatch):
+def test_real_mlflow_client(server_factory):
     mlflow = pytest.importorskip("mlflow")
-    # mlflow.set_experiment exports MLFLOW_EXPERIMENT_ID for subprocesses; undo it afterwards.
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     from mlflow import MlflowClient
 
     server = server_factory()
