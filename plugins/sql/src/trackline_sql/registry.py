@@ -448,11 +448,17 @@ class SqlRegistryStore(AbstractRegistryStore):
         stmt = select(registered_models).where(~self._is_prompt())
         if node is not None:
             stmt = stmt.where(self._search._compile(node, self._model_comparison))
-        stmt = stmt.order_by(*ordering).limit(max_results + 1).offset(offset)
+        return self._read_page(stmt.order_by(*ordering), offset, max_results, self._models)
 
-        def work(conn: Connection) -> PagedList[RegisteredModel]:
-            rows = conn.execute(stmt).all()
-            page = self._models(conn, rows[:max_results])
+    def _read_page(
+        self, stmt: Any, offset: int, max_results: int, build: Callable[[Connection, Any], list]
+    ) -> PagedList[Any]:
+        """One page of ``stmt``'s rows turned into entities by ``build``; one extra row fetched
+        tells whether a next page exists."""
+
+        def work(conn: Connection) -> PagedList[Any]:
+            rows = conn.execute(stmt.limit(max_results + 1).offset(offset)).all()
+            page = build(conn, rows[:max_results])
             more = len(rows) > max_results
             return PagedList(page, encode_page_token(offset + max_results) if more else None)
 
@@ -783,15 +789,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         stmt = select(model_versions).where(_VISIBLE)
         if node is not None:
             stmt = stmt.where(self._search._compile(node, self._version_comparison))
-        stmt = stmt.order_by(*ordering).limit(max_results + 1).offset(offset)
-
-        def work(conn: Connection) -> PagedList[ModelVersion]:
-            rows = conn.execute(stmt).all()
-            page = self._versions(conn, rows[:max_results])
-            more = len(rows) > max_results
-            return PagedList(page, encode_page_token(offset + max_results) if more else None)
-
-        return self._read(work)
+        return self._read_page(stmt.order_by(*ordering), offset, max_results, self._versions)
 
     def _version_comparison(self, comp: Comparison) -> Any:
         entity, key, operator = comp.identifier.entity, comp.identifier.key, comp.operator
