@@ -49,9 +49,7 @@ def sync(source: str, target_uri: str, artifacts: bool, default_artifact_root: s
     from trackline.journal import find_journals
     from trackline.tracking import uri as uri_module
 
-    if default_artifact_root:
-        os.environ["TRACKLINE_DEFAULT_ARTIFACT_ROOT"] = default_artifact_root
-    target = uri_module.get_tracking_store(target_uri)
+    target = uri_module.get_tracking_store(target_uri, artifact_root=default_artifact_root)
     path = Path(source)
     journals = []
     if not _is_uri(source) or source.startswith("file:"):

@@ -95,12 +95,16 @@ def default_artifact_root() -> str:
     return os.path.abspath(DEFAULT_ARTIFACT_DIR)
 
 
-def get_tracking_store(uri: str | None = None) -> Any:
-    """The tracking store for ``uri`` (default: the current tracking URI), made once per URI."""
+def get_tracking_store(uri: str | None = None, artifact_root: str | None = None) -> Any:
+    """The tracking store for ``uri`` (default: the current tracking URI), made once per URI.
+
+    ``artifact_root`` is where experiments created through the store keep their artifacts
+    (default: :func:`default_artifact_root`).
+    """
     from trackline.plugins.manager import get_plugin_manager
 
     uri = uri or get_tracking_uri()
-    artifact_root = default_artifact_root()
+    artifact_root = artifact_root or default_artifact_root()
     key = (uri, artifact_root)
     store = _stores.get(key)
     if store is not None:
