@@ -40,6 +40,11 @@ from trackline.entities import (
     ViewType,
 )
 from trackline.exceptions import NOT_IMPLEMENTED, TracklineException
+from trackline.metric_downsample import (
+    DownsampledHistory,
+    check_downsample_arguments,
+    downsample_history,
+)
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_THRESHOLD = 50000
@@ -208,6 +213,33 @@ class AbstractTrackingStore(ABC):
         page_token: str | None = None,
     ) -> PagedList[Metric]:
         """Every point of one metric, ordered by step then timestamp; paged if max_results."""
+
+    def get_metric_history_downsampled(
+        self,
+        run_id: str,
+        metric_key: str,
+        x_axis: str = "step",
+        max_points: int = 2000,
+        x_min: float | None = None,
+        x_max: float | None = None,
+    ) -> DownsampledHistory:
+        """One metric's history reduced for a chart: at most ``max_points`` points, every spike
+        kept (optional: the default reads the whole history and reduces it in Python).
+
+        ``x_axis`` is ``step``, ``wall`` (milliseconds since the epoch) or ``relative``
+        (seconds since the history's first point); only points with ``x_min <= x <= x_max``
+        are kept, plus one point beyond each edge. The points in x order are cut into
+        ``max_points // 4`` buckets of equal count, each keeping its first, last, lowest and
+        highest point (NaN never wins a minimum or maximum). The web UI's charts call this.
+
+        A store that can do better than building a ``Metric`` per point overrides it (reading
+        bare columns, or letting the database find each bucket's extremes) and must return
+        exactly what this default returns, for every input: ``trackline.metric_downsample``
+        is the reference implementation. Unknown runs fail with RESOURCE_DOES_NOT_EXIST.
+        """
+        check_downsample_arguments(x_axis, max_points, x_min, x_max)
+        history = self.get_metric_history(run_id, metric_key)
+        return downsample_history(history, x_axis, max_points, x_min, x_max)
 
     # -- logged models (MLflow 3) -----------------------------------------------------------
     #

@@ -8,17 +8,15 @@ describes like every other route:
   with the ``register_artifact_previewers`` hook (trackline-server's own built-ins included).
 * ``GET /ajax-api/2.0/trackline/metrics/get-history-downsampled``: a metric's history for
   a chart, at most ``max_points`` per run, chosen deterministically so that every bucket keeps
-  its first, last, lowest and highest point (an M4 reduction): a spike is never dropped.
+  its first, last, lowest and highest point (an M4 reduction): a spike is never dropped. The
+  tracking store reduces (``get_metric_history_downsampled``, see ``trackline.metric_downsample``).
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
-import itertools
 import math
 import mimetypes
-import operator
 import os
 import threading
 from collections import OrderedDict
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from trackline.entities import RunStatus
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
+from trackline.metric_downsample import X_AXES, DownsampledHistory
 
 from trackline_server.artifacts import check_raw_url_path
 from trackline_server.protocol import MESSAGES
@@ -45,7 +44,6 @@ PREVIEWERS_URL = "previewers/"
 MAX_RUNS = 100
 DEFAULT_MAX_POINTS = 2000
 MAX_POINTS = 20000
-X_AXES = ("step", "wall", "relative")
 
 # Module scripts need a JavaScript MIME type; some platforms' mimetypes tables lack one.
 _STATIC_TYPES = {
@@ -203,102 +201,23 @@ def _invalid(message: str) -> TracklineException:
     return TracklineException.invalid_parameter_value(message)
 
 
-def m4_indices(values: list[float], max_points: int) -> list[int]:
-    """Indices of at most ``max_points`` points of an x-ordered series, extremes kept.
-
-    The series is cut into ``max_points // 4`` buckets of (nearly) equal size; each keeps its
-    first, last, minimum and maximum point, in order. NaN and infinite values never win the
-    minimum or maximum, but a bucket's first and last points are kept whatever they are. The
-    result depends only on the input, so the same history always draws the same chart.
-    """
-    n = len(values)
-    if n <= max_points:
-        return list(range(n))
-    buckets = max(1, max_points // 4)
-    finite = math.isfinite
-    keep: list[int] = []
-    for b in range(buckets):
-        start, end = b * n // buckets, (b + 1) * n // buckets
-        if start >= end:
-            continue
-        segment = values[start:end]
-        chosen = {start, end - 1}
-        try:
-            low, high = min(segment), max(segment)
-            clean = finite(low) and finite(high)
-        except TypeError:
-            clean = False
-        if not clean:
-            finite_values = [v for v in segment if finite(v)]
-            low = min(finite_values) if finite_values else None
-            high = max(finite_values) if finite_values else None
-        if low is not None:
-            chosen.add(start + segment.index(low))
-            chosen.add(start + segment.index(high))
-        keep.extend(sorted(chosen))
-    return keep
-
-
 def _wire_double(value: float) -> float | str:
     if math.isfinite(value):
         return value
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
-def _non_decreasing(xs: list[Any]) -> bool:
-    return all(map(operator.le, xs, itertools.islice(xs, 1, None)))  # C speed, no Python loop
-
-
-def downsampled_series(
-    history: list[Any],
-    x_axis: str,
-    max_points: int,
-    x_min: float | None,
-    x_max: float | None,
-) -> dict[str, Any]:
-    """One run's series: points ordered on ``x_axis``, cut to [x_min, x_max], then reduced.
-
-    Works on plain columns (no per-point objects after the first pass) and sorts only when
-    the history is not already in order: stores return it by step, which for most metrics is
-    time order too, so a million points cost three list passes and the reduction.
-    """
-    steps = [m.step for m in history]
-    timestamps = [m.timestamp for m in history]
-    values = [m.value for m in history]
-    first_timestamp = min(timestamps) if timestamps else None
-    key = steps if x_axis == "step" else timestamps
-    if not _non_decreasing(key):
-        # Stable, so equal keys keep their (step, timestamp) order from the store.
-        if x_axis == "step":
-            order = sorted(range(len(steps)), key=lambda i: (steps[i], timestamps[i]))
-        else:
-            order = sorted(range(len(key)), key=key.__getitem__)
-        steps = [steps[i] for i in order]
-        timestamps = [timestamps[i] for i in order]
-        values = [values[i] for i in order]
-    if x_axis == "step":
-        xs: list[float] = steps
-    elif x_axis == "wall":
-        xs = timestamps
-    else:  # relative: seconds since the run's first point
-        origin = first_timestamp or 0
-        xs = [(t - origin) / 1000.0 for t in timestamps]
-    lo, hi = 0, len(xs)
-    if x_min is not None or x_max is not None:
-        lo = 0 if x_min is None else bisect.bisect_left(xs, x_min)
-        hi = len(xs) if x_max is None else bisect.bisect_right(xs, x_max)
-        # One point beyond each edge keeps the line running to the border of a zoomed chart.
-        lo, hi = max(0, lo - 1), min(len(xs), hi + 1)
-        steps, timestamps, values = steps[lo:hi], timestamps[lo:hi], values[lo:hi]
-    keep = m4_indices(values, max_points)
-    return {
-        "first_timestamp": first_timestamp,
-        "total_points": len(values),
-        "downsampled": len(keep) < len(values),
-        "steps": [steps[i] for i in keep],
-        "timestamps": [timestamps[i] for i in keep],
-        "values": [_wire_double(values[i]) for i in keep],
+def wire_series(reduced: DownsampledHistory) -> dict[str, Any]:
+    """A reduced history as the MetricSeries message (no first_timestamp without points)."""
+    data: dict[str, Any] = {
+        "first_timestamp": reduced.first_timestamp,
+        "total_points": reduced.total_points,
+        "downsampled": reduced.downsampled,
+        "steps": reduced.steps,
+        "timestamps": reduced.timestamps,
+        "values": [_wire_double(v) for v in reduced.values],
     }
+    return {k: v for k, v in data.items() if v is not None}
 
 
 class SeriesCache:
@@ -365,9 +284,12 @@ def get_history_downsampled(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
         token = SeriesCache.token(ctx.store, run_id, key)  # also: 404 for a missing run
         data = SERIES_CACHE.get(cache_key, token) if token is not None else None
         if data is None:
-            history = ctx.store.get_metric_history(run_id, key)
-            data = downsampled_series(history, x_axis, max_points, x_min, x_max)
-            data = {k: v for k, v in data.items() if v is not None}  # no history: no time
+            # The store reduces (trackline.metric_downsample by default; the SQL store without
+            # building a Metric per point), so a million points never cross as objects.
+            reduced = ctx.store.get_metric_history_downsampled(
+                run_id, key, x_axis, max_points, x_min, x_max
+            )
+            data = wire_series(reduced)
             if token is not None:
                 SERIES_CACHE.put(cache_key, token, data)
         series.append({"run_id": run_id, "metric_key": key, **data})

@@ -13,7 +13,6 @@ import pytest
 import requests
 from server_test_helpers import BASE, make_config, raw_request
 from starlette.testclient import TestClient
-from trackline.entities import Metric
 from trackline.exceptions import TracklineException
 from trackline.plugins import ArtifactPreviewerSpec, hookimpl
 from trackline.plugins.manager import get_plugin_manager
@@ -185,31 +184,6 @@ def test_absolute_module_urls_are_kept():
 # -- down-sampling -------------------------------------------------------------------------------
 
 
-def test_m4_keeps_every_bucket_extreme_and_is_deterministic():
-    values = [math.sin(i / 50) for i in range(100_000)]
-    values[12_345] = 1e6  # a one-point spike
-    values[77_777] = -1e6
-    keep = ui_api.m4_indices(values, 1000)
-    assert len(keep) <= 1000
-    assert keep == sorted(set(keep))
-    assert {12_345, 77_777, 0, 99_999} <= set(keep)
-    assert keep == ui_api.m4_indices(list(values), 1000)
-    buckets = 1000 // 4
-    for b in range(buckets):  # each bucket's min and max survive
-        start, end = b * len(values) // buckets, (b + 1) * len(values) // buckets
-        segment = values[start:end]
-        kept = [values[i] for i in keep if start <= i < end]
-        assert min(segment) in kept and max(segment) in kept
-
-
-def test_m4_ignores_nan_for_extremes_but_keeps_edges():
-    values = [1.0, math.nan, 5.0, -3.0, math.nan, 2.0, math.inf, 0.0] * 10
-    keep = ui_api.m4_indices(values, 8)
-    chosen = [values[i] for i in keep]
-    assert 5.0 in chosen and -3.0 in chosen
-    assert ui_api.m4_indices(values[:5], 8) == [0, 1, 2, 3, 4]  # small series: everything
-
-
 def test_downsampled_history_over_rest(client):
     values = [float(i % 100) for i in range(5000)]
     values[4321] = 9999.0
@@ -269,11 +243,23 @@ def test_downsampled_history_of_a_missing_run_is_404(client):
     assert got.status_code == 404 and got.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
 
 
-def test_downsampled_series_reduces_time_axes_in_time_order():
-    history = [Metric("m", float(v), 1000 * (10 - v), v) for v in range(10)]  # time runs back
-    series = ui_api.downsampled_series(history, "wall", 100, None, None)
-    assert series["steps"] == list(range(9, -1, -1))
-    assert series["timestamps"] == sorted(series["timestamps"])
+def test_the_server_asks_the_store_to_reduce(client, monkeypatch):
+    from trackline.metric_downsample import DownsampledHistory
+
+    run = _run_with_history(client, [1.0, 2.0, 3.0])
+    asked = []
+
+    def reduce(self, run_id, key, x_axis, max_points, x_min, x_max):
+        asked.append((run_id, key, x_axis, max_points, x_min, x_max))
+        return DownsampledHistory(5, 3, [0, 2], [5, 7], [1.0, math.inf])
+
+    store = client.app.state.context.store
+    monkeypatch.setattr(store, "get_metric_history_downsampled", reduce.__get__(store))
+    query = {"run_ids": run, "metric_key": "loss", "x_axis": "wall", "max_points": 8, "x_min": 1}
+    (series,) = client.get(HISTORY, params=query).json()["series"]
+    assert asked == [(run, "loss", "wall", 8, 1.0, None)]
+    assert series["values"] == [1.0, "Infinity"] and series["downsampled"]
+    assert series["total_points"] == 3 and series["first_timestamp"] == 5
 
 
 def test_openapi_documents_the_ui_endpoints(client):

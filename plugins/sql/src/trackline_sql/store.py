@@ -78,6 +78,7 @@ from trackline.validation import (
 
 from trackline_sql import convert, db, statements
 from trackline_sql.logged_models import LoggedModelsMixin, erase_run_model_links
+from trackline_sql.metric_series import MetricSeriesMixin
 from trackline_sql.models import datasets as dataset_table
 from trackline_sql.models import (
     experiment_tags,
@@ -159,7 +160,7 @@ def _resolve_artifact_root(default_artifact_root: str | None) -> str:
     return root.rstrip("/") or "/"
 
 
-class SqlTrackingStore(LoggedModelsMixin, AbstractTrackingStore):
+class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingStore):
     """Tracking store on a SQL database; see the package README for URIs and settings."""
 
     def __init__(self, store_uri: str, default_artifact_root: str | None = None) -> None:
