@@ -181,3 +181,46 @@ def test_responses_omit_unset_fields_and_use_numbers(client):
         ok(post(client, "/experiments/set-experiment-tag", {"experiment_id": "0", "key": "k"}))
         == {}
     )
+
+
+# -- the fast path for lists of plain messages ---------------------------------------------------
+
+PLAIN_AND_ODD_METRICS = [
+    {"key": "a", "value": 1.5, "timestamp": 10, "step": 2},
+    {"key": "a", "value": 3, "timestamp": 10},  # an integer value becomes a double
+    {"key": "a", "value": 1.5, "timestamp": 10, "step": 0, "extra": [1]},  # ignored field
+    {"key": "a", "value": 1.5, "timestamp": 10, "dataset_name": "d", "model_id": ""},
+    {"key": "a", "value": "NaN", "timestamp": "10", "step": "-3"},  # strings: full rules
+    {"key": "a", "value": 1.0, "timestamp": 10, "runId": "r"},  # camelCase: full rules
+    {"key": "a", "value": 1.0, "timestamp": 2**63 - 1, "step": -(2**63)},
+]
+
+
+@pytest.mark.parametrize("metric", PLAIN_AND_ODD_METRICS)
+def test_metric_lists_parse_as_single_messages(metric):
+    from trackline_server.protocol import MESSAGES, Field, parse_message
+
+    batch = parse_message((Field("metrics", "Metric", repeated=True),), {"metrics": [metric]})
+    single = parse_message(MESSAGES["Metric"], metric, prefix="metrics[0].")
+    assert batch == {"metrics": [single]}
+    assert [type(v) for v in batch["metrics"][0].values()] == [type(v) for v in single.values()]
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        ({"value": 1.0, "timestamp": 1}, MISSING.format("metrics[1].key")),
+        ({"key": "", "value": 1.0, "timestamp": 1}, MISSING.format("metrics[1].key")),
+        ({"key": "k", "value": True, "timestamp": 1}, "Invalid value true for parameter"),
+        ({"key": "k", "value": 1.0, "timestamp": 2**63}, "Invalid value"),
+        ({"key": "k", "value": 1.0, "timestamp": 1.5}, "Invalid value 1.5 for parameter"),
+        (
+            {"key": 5, "value": 1.0, "timestamp": 1},
+            "Invalid value 5 for parameter 'metrics[1].key'",
+        ),
+    ],
+)
+def test_bad_metric_in_a_batch_is_named(client, metric, message):
+    good = {"key": "k", "value": 1.0, "timestamp": 1}
+    body = {"run_id": run_id(client), "metrics": [good, metric, good]}
+    assert message in error(post(client, "/runs/log-batch", body), 400, "INVALID_PARAMETER_VALUE")

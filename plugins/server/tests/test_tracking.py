@@ -386,3 +386,53 @@ def test_unknown_route_is_404(client):
 
 def test_logged_models_search_of_an_empty_experiment_is_an_empty_page(client):
     assert ok(post(client, "/logged-models/search", {"experiment_ids": ["0"]})) == {}
+
+
+# -- run serialization -------------------------------------------------------------------------
+
+
+def test_run_to_dict_matches_the_entities():
+    import math
+
+    from trackline.entities import (
+        Dataset,
+        DatasetInput,
+        InputTag,
+        LoggedModelInput,
+        LoggedModelOutput,
+        Metric,
+        Param,
+        Run,
+        RunData,
+        RunInfo,
+        RunInputs,
+        RunOutputs,
+        RunTag,
+    )
+    from trackline_server.api import run_to_dict
+
+    info = RunInfo("r1", "0", "name", "u", "RUNNING", 5, None, "file:///a", "active")
+    finished = RunInfo("r2", "1", "", "", "FINISHED", 5, 9, "", "deleted")
+    datasets = RunInputs(
+        (DatasetInput(Dataset("d", "x", "local", "s", None, "p"), (InputTag("k", "v"),)),),
+        (LoggedModelInput("m-1"),),
+    )
+    metric_lists = [
+        (),
+        (Metric("a", 1.5, 3, 4), Metric("b", -0.0, 0, -1)),
+        (Metric("nan", math.nan, 1, 0), Metric("inf", math.inf, 1, 0)),
+        (Metric("int", 3, 1, 0),),
+        (Metric("a", 1.0, 1, 0, dataset_name="d", dataset_digest="x", model_id="m"),),
+    ]
+    for run_info in (info, finished):
+        for metrics in metric_lists:
+            for inputs, outputs in [
+                (RunInputs(), RunOutputs()),
+                (datasets, RunOutputs((LoggedModelOutput("m-2", 3),))),
+            ]:
+                data = RunData(metrics, (Param("p", "1"),), (RunTag("t", ""),))
+                run = Run(run_info, data, inputs, outputs)
+                assert run_to_dict(run) == run.to_dict()
+                assert repr(run_to_dict(run)) == repr(run.to_dict())  # NaN and key order too
+    empty = Run(info)
+    assert run_to_dict(empty) == empty.to_dict()

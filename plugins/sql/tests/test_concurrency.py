@@ -53,6 +53,27 @@ LOG_WORKER = _PRELUDE + textwrap.dedent(
     """
 )
 
+# Metric-only batches take the shortest write path (on PostgreSQL one self-committing
+# statement): the latest values must still be right when workers race on the same keys.
+METRICS_WORKER = _PRELUDE + textwrap.dedent(
+    """
+    run_id, batches = sys.argv[5], int(sys.argv[6])
+    store = SqlTrackingStore(uri, artifacts)
+    for i in range(batches):
+        store.log_batch(
+            run_id,
+            metrics=[
+                Metric("shared", float(worker * 10_000 + i), 1000 + i, i),
+                Metric(f"own-{worker}", float(i), 1000 + i, i),
+                Metric("tie", float(worker), 7, 3),
+                Metric("nan-tie", float("nan") if worker else 5.0, 7, 3),
+            ],
+        )
+    store.close()
+    print("ok")
+    """
+)
+
 INIT_WORKER = _PRELUDE + textwrap.dedent(
     """
     store = SqlTrackingStore(uri, artifacts)
@@ -122,3 +143,54 @@ def test_first_use_by_several_processes_at_once(empty_database_uri, artifact_roo
         assert _count(store, experiments) == 1 + WORKERS
     finally:
         store.close()
+
+
+def test_parallel_metric_batches_keep_the_latest(
+    store: SqlTrackingStore, db_uri, artifact_root, tmp_path
+):
+    run_id = store.create_run("0", "u", 1, [], "metrics-run").info.run_id
+    _run_workers(METRICS_WORKER, tmp_path, [db_uri, artifact_root, run_id, str(BATCHES)])
+
+    assert _count(store, metrics) == 2 * WORKERS * BATCHES + WORKERS + 2
+    assert _count(store, latest_metrics) == 3 + WORKERS
+    latest = {m.key: m for m in store.get_run(run_id).data.metric_list}
+    last = BATCHES - 1
+    assert latest["shared"].value == float((WORKERS - 1) * 10_000 + last)
+    assert (latest["shared"].step, latest["shared"].timestamp) == (last, 1000 + last)
+    assert latest["tie"].value == float(WORKERS - 1)  # same step and time: the highest value
+    assert latest["nan-tie"].value == 5.0  # NaN ranks below every number
+    for worker in range(WORKERS):
+        assert latest[f"own-{worker}"].value == float(last)
+
+
+def test_sqlite_write_lock_orders_processes(tmp_path):
+    from trackline_sql.db import SqliteWriteLock
+
+    database = str(tmp_path / "locked.db")
+    probe = textwrap.dedent(
+        """
+        import fcntl, os, sys
+        fd = os.open(sys.argv[1], os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("held")
+        else:
+            print("free")
+        """
+    )
+
+    def other_process_sees() -> str:
+        lock_file = database + "-trackline-lock"
+        done = subprocess.run(
+            [sys.executable, "-c", probe, lock_file], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    lock = SqliteWriteLock(database)
+    with lock:
+        with lock:  # re-entrant: a write inside a write
+            assert other_process_sees() == "held"
+        assert other_process_sees() == "held"
+    assert other_process_sees() == "free"
+    lock.close()

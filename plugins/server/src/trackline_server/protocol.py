@@ -221,8 +221,69 @@ def _convert(field: Field, value: Any, path: str, query: bool) -> Any:
     if field.repeated:
         if not isinstance(value, list):
             raise invalid(path, value)
-        return [_convert_one(field, item, f"{path}[{i}]", query) for i, item in enumerate(value)]
+        plan = None if query else _fast_plan(field.type)
+        if plan is None:
+            return [
+                _convert_one(field, item, f"{path}[{i}]", query) for i, item in enumerate(value)
+            ]
+        out = []
+        for i, item in enumerate(value):
+            parsed = plan(item)
+            if parsed is None:  # not the plain shape: the full rules (and their errors)
+                parsed = _convert_one(field, item, f"{path}[{i}]", query)
+            out.append(parsed)
+        return out
     return _convert_one(field, value, path, query)
+
+
+_FAST_KINDS = {"string", "double", "int64", "int32"}
+
+
+@functools.cache
+def _fast_plan(message: str) -> Any:
+    """A converter for the plain shape of ``message`` items, or None if it has none.
+
+    A log-batch carries up to 1,000 metrics, each a dict of a few scalar fields; the general
+    parser costs several microseconds per field. The plan handles the plain shape (a dict
+    with snake_case names only, strings that are strings, numbers that are JSON numbers in
+    range) in one pass and returns exactly what ``parse_message`` would; for anything else
+    (camelCase names, numeric strings, missing or wrong values, ...) it returns None and the
+    caller applies the full rules, so conversions and error messages stay the same.
+    """
+    fields = MESSAGES.get(message)
+    if fields is None or any(f.type not in _FAST_KINDS or f.repeated for f in fields):
+        return None
+    camel_names = frozenset(f.camel for f in fields if f.camel != f.name)
+    aliased = frozenset(f.name for f in fields if f.alias is not None)
+    plan = tuple(
+        (f.name, f.type, f.required, INT64 if f.type == "int64" else INT32) for f in fields
+    )
+
+    def convert(item: Any) -> dict[str, Any] | None:
+        if type(item) is not dict or not camel_names.isdisjoint(item):
+            return None
+        out: dict[str, Any] = {}
+        for name, kind, required, (low, high) in plan:
+            value = item.get(name)
+            kind_of_value = type(value)
+            if value is None or value == "":
+                if required or name in aliased:
+                    return None
+                continue
+            if kind == "string":
+                if kind_of_value is not str:
+                    return None
+            elif kind == "double":
+                if kind_of_value is int:
+                    value = float(value)
+                elif kind_of_value is not float:
+                    return None
+            elif kind_of_value is not int or not low <= value <= high:
+                return None
+            out[name] = value
+        return out
+
+    return convert
 
 
 def _convert_one(field: Field, value: Any, path: str, query: bool) -> Any:

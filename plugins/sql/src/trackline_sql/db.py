@@ -7,12 +7,16 @@ failures and, when the caller allows it, unique-key races) and on nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
+import sqlite3
+import threading
 import time
 import weakref
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, pool
@@ -29,6 +33,9 @@ WRITE_OPTION = "trackline_write"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MAX_ATTEMPTS = 12
+# WAL pages after which a committing connection checkpoints by itself. Checkpoints normally
+# run in the background (WalCheckpointer); this is the backstop if that falls behind.
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 _DEFAULT_DRIVERS = {
     "postgresql": "postgresql+psycopg",
@@ -159,6 +166,7 @@ def _install_sqlite_hooks(engine: Engine, wal: bool) -> None:
                 # (a power cut may lose the last commits, never corrupt the file).
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         finally:
             cursor.close()
 
@@ -210,3 +218,154 @@ def run_transaction(
         time.sleep(delay * (1 + random.random()))
         delay = min(delay * 2, 0.5)
     raise AssertionError("unreachable")
+
+
+# -- SQLite writers ----------------------------------------------------------------------------
+
+
+def sqlite_file(url: URL) -> str | None:
+    """The real path of a SQLite database file, or None for an in-memory database."""
+    if url.get_backend_name() != "sqlite" or is_sqlite_memory(url):
+        return None
+    return os.path.realpath(url.database or "")
+
+
+class SqliteWriteLock:
+    """Orders the writers of one SQLite file: this process's threads, and other processes.
+
+    SQLite lets one writer in at a time; everyone else polls through its busy handler, which
+    sleeps longer and longer (up to 100 ms) between tries. A process whose threads write back
+    to back then keeps the lock, and another process's writers starve (seconds, up to
+    busy_timeout) although it is idle. Here threads queue on a lock, and processes on an
+    ``flock`` of ``<database>-trackline-lock`` (a blocked waiter is woken as soon as the lock is
+    released), before ``BEGIN IMMEDIATE``. Re-entrant. Without ``fcntl`` (Windows), or if the
+    lock file cannot be created, only threads are ordered and processes fall back to SQLite's
+    own waiting.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._path = f"{database}-trackline-lock" if database else None
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            if self._depth == 0:
+                self._lock_file()
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        self._depth += 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None:
+                import fcntl
+
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def _lock_file(self) -> None:
+        if self._path is None:
+            return
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            self._path = None
+            return
+        if self._fd is not None and self._fd_pid != os.getpid():
+            # A forked child shares the parent's open file (and so its flock): reopen.
+            self._fd = None
+        if self._fd is None:
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as exc:  # a read-only folder, say: SQLite's own waiting only
+                logger.debug("No write lock file %s: %s", self._path, exc)
+                self._path = None
+                return
+            self._fd_pid = os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks without the GIL
+
+    def close(self) -> None:
+        with self._thread_lock:
+            if self._fd is not None and self._fd_pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+
+class WalCheckpointer:
+    """Checkpoints a SQLite WAL in a background thread, shortly after writes.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses the threshold, with
+    two fsyncs, while every other writer waits for the lock: on a slow disk that COMMIT
+    takes tens of milliseconds instead of one. Here a daemon thread runs a PASSIVE
+    checkpoint (which blocks no reader and no writer) ``delay`` seconds after writes, on
+    its own connection, and ends after ``idle`` seconds without writes. The WAL reaches
+    the database file as often as before or more, so no durability is traded.
+    """
+
+    def __init__(self, database: str, delay: float = 0.2, idle: float = 5.0) -> None:
+        self._database = database
+        self._delay, self._idle = delay, idle
+        self._wrote = threading.Event()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._thread_pid = 0
+        self._closed = False
+
+    def wrote(self) -> None:
+        """Note a committed write (call outside the write lock)."""
+        self._wrote.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and self._thread_pid == os.getpid():
+            return
+        with self._guard:
+            thread = self._thread
+            alive = thread is not None and thread.is_alive() and self._thread_pid == os.getpid()
+            if alive or self._closed:
+                return
+            self._thread = threading.Thread(
+                target=self._run, name="trackline-sqlite-checkpoint", daemon=True
+            )
+            self._thread_pid = os.getpid()
+            self._thread.start()
+
+    def _run(self) -> None:
+        connection = None
+        try:
+            connection = sqlite3.connect(
+                self._database,
+                timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            while not self._closed:
+                if not self._wrote.wait(self._idle):
+                    with self._guard:  # idle: end, unless a write came in just now
+                        if not self._wrote.is_set():
+                            self._thread = None
+                            return
+                    continue
+                time.sleep(self._delay)  # let a burst of commits pile up first
+                self._wrote.clear()
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:  # the next write starts a new thread
+            logger.debug("Background WAL checkpoint of %s failed: %s", self._database, exc)
+        finally:
+            if connection is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wrote.set()

@@ -10,6 +10,7 @@ and result processing would cost more than the database does.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     delete,
     false,
     insert,
+    literal_column,
     or_,
     select,
     true,
@@ -30,7 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from trackline_sql.models import (
+    datasets,
     experiments,
+    inputs,
     latest_metrics,
     metrics,
     params,
@@ -72,6 +76,71 @@ LATEST_WITH_KEYS = select(
     latest_metrics.c.is_nan,
 ).where(latest_metrics.c.run_uuid == bindparam("run_id"), latest_metrics.c.key.in_(_keys()))
 
+
+# The params, tags and latest metrics of a page of runs, in this order of columns.
+RUN_DATA_COLUMNS = {
+    "params": (params.c.run_uuid, params.c.key, params.c.value),
+    "tags": (tags.c.run_uuid, tags.c.key, tags.c.value),
+    "latest_metrics": (
+        latest_metrics.c.run_uuid,
+        latest_metrics.c.key,
+        latest_metrics.c.value,
+        latest_metrics.c.timestamp,
+        latest_metrics.c.step,
+        latest_metrics.c.is_nan,
+    ),
+}
+
+
+DATASET_INPUTS_OF_RUNS = (
+    select(
+        inputs.c.destination_id,
+        inputs.c.input_uuid,
+        datasets.c.name,
+        datasets.c.digest,
+        datasets.c.dataset_source_type,
+        datasets.c.dataset_source,
+        datasets.c.dataset_schema,
+        datasets.c.dataset_profile,
+    )
+    .select_from(inputs.join(datasets, datasets.c.dataset_uuid == inputs.c.source_id))
+    # Constants written into the SQL: the page's run ids are its only parameters.
+    .where(
+        inputs.c.destination_type == literal_column("'RUN'"),
+        inputs.c.source_type == literal_column("'DATASET'"),
+    )
+    .order_by(inputs.c.destination_id, datasets.c.name, datasets.c.digest)
+)
+
+
+@functools.lru_cache(maxsize=32)
+def run_data_sql(dialect: Dialect, count: int) -> tuple[str, str, str, str]:
+    """Driver SQL loading the params, tags, latest metrics and dataset inputs of ``count``
+    runs (the last in ``DATASET_INPUTS_OF_RUNS``'s columns).
+
+    A search page loads thousands of these rows: plain tuples from the DBAPI cursor cost a
+    fraction of SQLAlchemy's result rows, and a fixed statement per page size is compiled
+    once (and stays in the driver's statement cache) instead of re-expanded per call.
+    """
+    out = []
+    for columns in RUN_DATA_COLUMNS.values():
+        run_uuid, key = columns[0], columns[1]
+        markers = [bindparam(f"run_{i}") for i in range(count)]
+        stmt = select(*columns).where(run_uuid.in_(markers)).order_by(run_uuid, key)
+        out.append(_run_page_sql(stmt, dialect, count))
+    markers = [bindparam(f"run_{i}") for i in range(count)]
+    datasets_stmt = DATASET_INPUTS_OF_RUNS.where(inputs.c.destination_id.in_(markers))
+    out.append(_run_page_sql(datasets_stmt, dialect, count))
+    return out[0], out[1], out[2], out[3]
+
+
+def _run_page_sql(stmt: Any, dialect: Dialect, count: int) -> str:
+    sql, order = positional_sql(stmt, dialect)
+    if order != tuple(f"run_{i}" for i in range(count)):
+        raise AssertionError(f"unexpected parameters {order[:3]}... in {sql}")
+    return sql
+
+
 METRIC_HISTORY = (
     select(metrics.c.value, metrics.c.timestamp, metrics.c.step, metrics.c.is_nan)
     .where(metrics.c.run_uuid == bindparam("run_id"), metrics.c.key == bindparam("key"))
@@ -110,6 +179,95 @@ def _latest_update() -> Any:
 
 
 LATEST_UPDATE = _latest_update()
+
+
+def tag_upsert(dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE of run tags (SQLite, PostgreSQL); None elsewhere."""
+    if dialect_name == "sqlite":
+        stmt = sqlite.insert(tags)
+    elif dialect_name == "postgresql":
+        stmt = postgresql.insert(tags)
+    else:
+        return None
+    return stmt.on_conflict_do_update(
+        index_elements=[tags.c.run_uuid, tags.c.key], set_={"value": stmt.excluded.value}
+    )
+
+
+def latest_upsert(dialect_name: str) -> Any:
+    """One INSERT ... ON CONFLICT DO UPDATE folding new latest points into latest_metrics,
+    for the backends that have it (SQLite, PostgreSQL); None elsewhere.
+
+    Replaces reading the current rows, comparing in Python, then inserting and updating:
+    the database keeps whichever point ranks higher, (step, timestamp, value) with NaN
+    below every number, the same test as ``LATEST_UPDATE``. On PostgreSQL the conflict
+    locks the row, so a concurrent writer's newer point is seen and kept.
+    """
+    if dialect_name == "sqlite":
+        stmt = sqlite.insert(latest_metrics)
+    elif dialect_name == "postgresql":
+        stmt = postgresql.insert(latest_metrics)
+    else:
+        return None
+    lm, new = latest_metrics.c, stmt.excluded
+    newer = or_(
+        lm.step < new.step,
+        and_(lm.step == new.step, lm.timestamp < new.timestamp),
+        and_(
+            lm.step == new.step,
+            lm.timestamp == new.timestamp,
+            new.is_nan == false(),
+            or_(lm.is_nan == true(), lm.value < new.value),
+        ),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[lm.run_uuid, lm.key],
+        set_={
+            "value": new.value,
+            "timestamp": new.timestamp,
+            "step": new.step,
+            "is_nan": new.is_nan,
+        },
+        where=newer,
+    )
+
+
+# PostgreSQL: a batch of metric points in one statement, run outside a transaction block
+# (a single statement commits by itself, as durably as any commit): the run's state, the
+# points and the latest values, in one round trip instead of BEGIN, four statements and
+# COMMIT. Nothing is written unless the run is active; the caller reads the state back
+# and raises the usual errors. Same rules as metric_inserter and latest_upsert.
+PG_LOG_METRICS = """
+WITH run AS (
+    SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = %(run_id)s
+), active AS (
+    SELECT 1 FROM run WHERE lifecycle_stage = %(active)s
+), points AS (
+    INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid)
+    SELECT p.key, p.value, p.timestamp, p.step, p.is_nan, %(run_id)s
+    FROM unnest(%(keys)s::varchar[], %(values)s::float8[], %(timestamps)s::bigint[],
+                %(steps)s::bigint[], %(nans)s::boolean[])
+         AS p(key, value, timestamp, step, is_nan)
+    WHERE EXISTS (SELECT 1 FROM active)
+    ON CONFLICT DO NOTHING
+), latest AS (
+    INSERT INTO latest_metrics AS lm (key, value, timestamp, step, is_nan, run_uuid)
+    SELECT l.key, l.value, l.timestamp, l.step, l.is_nan, %(run_id)s
+    FROM unnest(%(latest_keys)s::varchar[], %(latest_values)s::float8[],
+                %(latest_timestamps)s::bigint[], %(latest_steps)s::bigint[],
+                %(latest_nans)s::boolean[])
+         AS l(key, value, timestamp, step, is_nan)
+    WHERE EXISTS (SELECT 1 FROM active)
+    ON CONFLICT (run_uuid, key) DO UPDATE
+    SET value = EXCLUDED.value, timestamp = EXCLUDED.timestamp, step = EXCLUDED.step,
+        is_nan = EXCLUDED.is_nan
+    WHERE lm.step < EXCLUDED.step
+       OR (lm.step = EXCLUDED.step AND lm.timestamp < EXCLUDED.timestamp)
+       OR (lm.step = EXCLUDED.step AND lm.timestamp = EXCLUDED.timestamp
+           AND NOT EXCLUDED.is_nan AND (lm.is_nan OR lm.value < EXCLUDED.value))
+)
+SELECT lifecycle_stage, experiment_id FROM run
+"""
 
 # Column order of the tuples passed to the metric insert.
 METRIC_COLUMNS = ("key", "value", "timestamp", "step", "is_nan", "run_uuid")

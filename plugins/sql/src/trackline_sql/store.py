@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -169,13 +168,24 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         self.engine = db.create_store_engine(store_uri)
         self._write_engine = self.engine.execution_options(**{db.WRITE_OPTION: True})
         self.dialect = self.engine.dialect.name
-        # SQLite has one writer at a time: threads of this process queue on a lock instead of
-        # polling SQLite's busy handler (other processes still wait through busy_timeout).
-        self._write_lock = (
-            threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
-        )
+        # SQLite has one writer at a time: writers queue on a lock (threads) and a lock file
+        # (processes) instead of polling SQLite's busy handler; checkpoints run after writes,
+        # in the background, not inside a writer's COMMIT. See trackline_sql.db.
+        database_file = db.sqlite_file(self.engine.url)
+        self._write_lock: Any = contextlib.nullcontext()
+        self._checkpointer: db.WalCheckpointer | None = None
+        if self.dialect == "sqlite":
+            self._write_lock = db.SqliteWriteLock(database_file)
+            if database_file is not None:
+                self._checkpointer = db.WalCheckpointer(database_file)
         self._search = SearchCompiler(self.dialect)
         self._insert_metrics = statements.metric_inserter(self.engine.dialect)
+        self._latest_upsert = statements.latest_upsert(self.dialect)
+        self._tag_upsert = statements.tag_upsert(self.dialect)
+        # Metric-only batches on PostgreSQL (psycopg): one self-committing statement.
+        self._pg_metrics_engine = None
+        if self.dialect == "postgresql" and self.engine.dialect.driver == "psycopg":
+            self._pg_metrics_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # psycopg parses binary results about twice as fast as text (10^5-point histories).
         self._cursor_options = {"binary": True} if self.engine.dialect.driver == "psycopg" else {}
         self._history_sql, self._history_params = statements.metric_history_sql(self.engine.dialect)
@@ -183,10 +193,14 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
             ensure_schema(self.engine, store_uri)
             self._ensure_default_experiment()
         except BaseException:
-            self.engine.dispose()
+            self.close()
             raise
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        if isinstance(self._write_lock, db.SqliteWriteLock):
+            self._write_lock.close()
         self.engine.dispose()
 
     def __repr__(self) -> str:
@@ -196,7 +210,10 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
 
     def _write(self, work: Callable[[Connection], T], *, retry_integrity: bool = False) -> T:
         with self._write_lock:
-            return db.run_transaction(self._write_engine, work, retry_integrity=retry_integrity)
+            result = db.run_transaction(self._write_engine, work, retry_integrity=retry_integrity)
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
+        return result
 
     def _read(self, work: Callable[[Connection], T]) -> T:
         with self.engine.begin() as conn:
@@ -602,7 +619,7 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
     # -- loading runs ------------------------------------------------------------------------
 
     def _runs(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[Run]:
-        """Full Run entities for run rows: four IN queries per 500 runs, never one per run."""
+        """Full Run entities for run rows: a few IN queries per 500 runs, never one per run."""
         ids = [row.run_uuid for row in rows]
         run_params: dict[str, list[Param]] = {i: [] for i in ids}
         run_tags: dict[str, list[RunTag]] = {i: [] for i in ids}
@@ -610,35 +627,31 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         run_inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
         model_outputs: dict[str, list[LoggedModelOutput]] = {i: [] for i in ids}
         model_inputs: dict[str, list[LoggedModelInput]] = {i: [] for i in ids}
+        make_metric, nan = convert.make_metric, math.nan
         for chunk in _chunks(ids):
-            for run_id, key, value in conn.execute(
-                select(param_table.c.run_uuid, param_table.c.key, param_table.c.value)
-                .where(param_table.c.run_uuid.in_(chunk))
-                .order_by(param_table.c.run_uuid, param_table.c.key)
-            ).all():
-                run_params[run_id].append(Param(key, value))
-            for run_id, key, value in conn.execute(
-                select(tag_table.c.run_uuid, tag_table.c.key, tag_table.c.value)
-                .where(tag_table.c.run_uuid.in_(chunk))
-                .order_by(tag_table.c.run_uuid, tag_table.c.key)
-            ).all():
-                run_tags[run_id].append(RunTag(key, value if value is not None else ""))
-            for run_id, key, value, timestamp, step, is_nan in conn.execute(
-                select(
-                    latest_metrics.c.run_uuid,
-                    latest_metrics.c.key,
-                    latest_metrics.c.value,
-                    latest_metrics.c.timestamp,
-                    latest_metrics.c.step,
-                    latest_metrics.c.is_nan,
-                )
-                .where(latest_metrics.c.run_uuid.in_(chunk))
-                .order_by(latest_metrics.c.run_uuid, latest_metrics.c.key)
-            ).all():
-                run_metrics[run_id].append(
-                    convert.make_metric(key, math.nan if is_nan else value, timestamp, step)
-                )
-            self._load_inputs(conn, chunk, run_inputs)
+            params_sql, tags_sql, latest_sql, datasets_sql = statements.run_data_sql(
+                self.engine.dialect, len(chunk)
+            )
+            # Straight on the DBAPI cursor, inside this transaction: plain tuples.
+            cursor = conn.connection.cursor(**self._cursor_options)
+            try:
+                cursor.execute(params_sql, tuple(chunk))
+                for run_id, key, value in cursor.fetchall():
+                    run_params[run_id].append(Param(key, value))
+                cursor.execute(tags_sql, tuple(chunk))
+                for run_id, key, value in cursor.fetchall():
+                    run_tags[run_id].append(RunTag(key, value if value is not None else ""))
+                cursor.execute(latest_sql, tuple(chunk))
+                for run_id, key, value, timestamp, step, is_nan in cursor.fetchall():
+                    run_metrics[run_id].append(
+                        make_metric(key, nan if is_nan else value, timestamp, step)
+                    )
+                cursor.execute(datasets_sql, tuple(chunk))
+                dataset_rows = cursor.fetchall()
+            finally:
+                cursor.close()
+            if dataset_rows:
+                self._load_inputs(conn, dataset_rows, run_inputs)
             self._load_model_links(conn, chunk, model_outputs, model_inputs)
         return [
             Run(
@@ -655,32 +668,10 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         ]
 
     def _load_inputs(
-        self, conn: Connection, run_ids: Sequence[str], out: dict[str, list[DatasetInput]]
+        self, conn: Connection, found: Sequence[Any], out: dict[str, list[DatasetInput]]
     ) -> None:
-        found = conn.execute(
-            select(
-                inputs.c.destination_id,
-                inputs.c.input_uuid,
-                dataset_table.c.name,
-                dataset_table.c.digest,
-                dataset_table.c.dataset_source_type,
-                dataset_table.c.dataset_source,
-                dataset_table.c.dataset_schema,
-                dataset_table.c.dataset_profile,
-            )
-            .select_from(
-                inputs.join(dataset_table, dataset_table.c.dataset_uuid == inputs.c.source_id)
-            )
-            .where(
-                inputs.c.destination_id.in_(run_ids),
-                inputs.c.destination_type == "RUN",
-                inputs.c.source_type == "DATASET",
-            )
-            .order_by(inputs.c.destination_id, dataset_table.c.name, dataset_table.c.digest)
-        ).all()
-        if not found:
-            return
-        tag_map: dict[str, list[InputTag]] = {row.input_uuid: [] for row in found}
+        """Dataset inputs from rows of ``statements.DATASET_INPUTS_OF_RUNS``, with their tags."""
+        tag_map: dict[str, list[InputTag]] = {row[1]: [] for row in found}
         for input_chunk in _chunks(list(tag_map)):
             for input_uuid, name, value in conn.execute(
                 select(input_tags.c.input_uuid, input_tags.c.name, input_tags.c.value)
@@ -688,16 +679,16 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
                 .order_by(input_tags.c.input_uuid, input_tags.c.name)
             ):
                 tag_map[input_uuid].append(InputTag(name, value))
-        for row in found:
+        for run_id, input_uuid, name, digest, source_type, source, schema, profile in found:
             dataset = Dataset(
-                name=row.name,
-                digest=row.digest,
-                source_type=row.dataset_source_type,
-                source=row.dataset_source,
-                schema=row.dataset_schema,
-                profile=row.dataset_profile,
+                name=name,
+                digest=digest,
+                source_type=source_type,
+                source=source,
+                schema=schema,
+                profile=profile,
             )
-            out[row.destination_id].append(DatasetInput(dataset, tuple(tag_map[row.input_uuid])))
+            out[run_id].append(DatasetInput(dataset, tuple(tag_map[input_uuid])))
 
     # -- search ------------------------------------------------------------------------------
 
@@ -762,6 +753,9 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         clean_tags = _last_per_key(clean_tags)
 
         for_models = [m for m in metrics if m.model_id]
+        if self._pg_metrics_engine is not None and not (clean_params or clean_tags or for_models):
+            self._log_metrics_pg(run_id, metric_rows, latest)
+            return
 
         def work(conn: Connection) -> None:
             experiment_id = self._check_run_active(conn, run_id)
@@ -778,6 +772,46 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         # A unique-key violation here is a race with another writer of the same run
         # (params or latest_metrics); running again reads what it wrote.
         self._write(work, retry_integrity=True)
+
+    def _log_metrics_pg(
+        self,
+        run_id: str,
+        rows: list[tuple[Any, ...]],
+        latest: dict[str, dict[str, Any]],
+    ) -> None:
+        """Metric points on PostgreSQL: one statement, one round trip (statements.PG_LOG_METRICS)."""
+        keys, values, timestamps, steps, nans, _ = (list(c) for c in zip(*rows, strict=True))
+        # Rows in key order: concurrent batches lock latest_metrics rows in the same order.
+        newest = [latest[key] for key in sorted(latest)]
+        bound = {
+            "run_id": run_id,
+            "active": LifecycleStage.ACTIVE,
+            "keys": keys,
+            "values": values,
+            "timestamps": timestamps,
+            "steps": steps,
+            "nans": nans,
+            "latest_keys": [r["key"] for r in newest],
+            "latest_values": [r["value"] for r in newest],
+            "latest_timestamps": [r["timestamp"] for r in newest],
+            "latest_steps": [r["step"] for r in newest],
+            "latest_nans": [r["is_nan"] for r in newest],
+        }
+
+        def work(conn: Connection) -> Any:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(statements.PG_LOG_METRICS, bound)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+
+        assert self._pg_metrics_engine is not None
+        state = db.run_transaction(self._pg_metrics_engine, work, retry_integrity=True)
+        if state is None:
+            raise _not_found_run(run_id)
+        if state[0] != LifecycleStage.ACTIVE:
+            raise _must_be_active("run", run_id, state[0])
 
     def _insert_params(self, conn: Connection, run_id: str, new: Sequence[Param]) -> None:
         """Insert params; same value again is a no-op, a different value fails the batch."""
@@ -803,12 +837,14 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
             conn.execute(statements.INSERT_PARAMS, fresh)
 
     def _replace_tags(self, conn: Connection, run_id: str, new: Sequence[RunTag]) -> None:
-        for chunk in _chunks([t.key for t in new]):
-            conn.execute(statements.DELETE_TAGS_WITH_KEYS, {"run_id": run_id, "keys": chunk})
-        conn.execute(
-            statements.INSERT_TAGS,
-            [{"run_uuid": run_id, "key": t.key, "value": t.value} for t in new],
-        )
+        rows = [{"run_uuid": run_id, "key": t.key, "value": t.value} for t in new]
+        if self._tag_upsert is not None:
+            # One statement: concurrent writers of the same tag cannot both insert it.
+            conn.execute(self._tag_upsert, sorted(rows, key=lambda row: row["key"]))
+        else:
+            for chunk in _chunks([t.key for t in new]):
+                conn.execute(statements.DELETE_TAGS_WITH_KEYS, {"run_id": run_id, "keys": chunk})
+            conn.execute(statements.INSERT_TAGS, rows)
         columns = _tag_column_values(new)
         if columns:
             conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(**columns))
@@ -816,11 +852,16 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
     def _update_latest(
         self, conn: Connection, run_id: str, latest: dict[str, dict[str, Any]]
     ) -> None:
-        """Fold a batch's newest point per key into latest_metrics: one read, two writes.
+        """Fold a batch's newest point per key into latest_metrics.
 
-        The UPDATE repeats the comparison in SQL so that a concurrent writer that got there
-        first with a newer point is not overwritten (row locks make the check current).
+        One upsert where the database has one (``statements.latest_upsert``); elsewhere one
+        read and two writes, the UPDATE repeating the comparison in SQL so that a concurrent
+        writer that got there first with a newer point is not overwritten (row locks make
+        the check current).
         """
+        if self._latest_upsert is not None:
+            conn.execute(self._latest_upsert, [latest[key] for key in sorted(latest)])
+            return
         current: dict[str, convert.Rank] = {}
         for chunk in _chunks(list(latest)):
             found = conn.execute(statements.LATEST_WITH_KEYS, {"run_id": run_id, "keys": chunk})
