@@ -12,9 +12,10 @@ same data up and down:
 * ``repository``: ``trackline.artifacts.get_artifact_repository("s3://…")`` —
   ``log_artifacts``/``download_artifacts`` and ``log_artifact`` of the large file;
 * ``proxy``: a ``trackline server --artifacts-destination s3://…`` on loopback and trackline's
-  client (``TracklineClient.log_artifacts`` / ``download_artifacts``); the large file goes up
-  as a multipart upload through presigned part URLs (the threshold is lowered to 8 MiB so a
-  small ``--large-mib`` still takes that path), and comes down through the server;
+  client (``TracklineClient.log_artifacts`` / ``download_artifacts``, eight files at a time);
+  the large file goes up as a multipart upload through presigned part URLs and comes down
+  in parallel byte ranges from a presigned URL (both thresholds are lowered to 8 MiB so a
+  small ``--large-mib`` still takes those paths); small files go through the server;
 * ``mlflow proxy`` (with ``--mlflow``): the real ``mlflow`` client against the same server.
 
 Ratios are ``s3fs seconds / other seconds``: 1.0 matches s3fs, the target is ≥ 0.8. moto is
@@ -137,6 +138,7 @@ def _run(args, s3, work: Path, small: Path, large: Path) -> dict[str, dict[str, 
     from trackline_server.testing import start_server
 
     os.environ["MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE"] = str(8 * MiB)
+    os.environ["MLFLOW_MULTIPART_DOWNLOAD_MINIMUM_FILE_SIZE"] = str(8 * MiB)
     with start_server(
         work / "server",
         "--artifacts-destination",

@@ -1,6 +1,7 @@
 """``trackline server --artifacts-destination s3://…`` against moto's S3 server, used by the
-real ``mlflow`` client and by trackline's own client: proxied uploads, listings, downloads,
-deletes, and multipart uploads of large files through presigned part URLs.
+real ``mlflow`` client and by trackline's own client: proxied uploads, listings, downloads
+(streamed from the store, byte ranges), deletes, multipart uploads of large files through
+presigned part URLs, and downloads straight from the store through presigned URLs.
 
 The multipart threshold is lowered through MLflow's own variables
 (``MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE``/``_CHUNK_SIZE``) in this client process.
@@ -75,9 +76,166 @@ def _big_file(path: Path, size: int) -> Path:
     return path
 
 
-def test_server_info_offers_multipart_uploads(server):
+def test_server_info_offers_multipart_uploads_and_downloads(server):
     info = requests.get(server.url + "/api/3.0/mlflow/server-info", timeout=30).json()
     assert info["multipart_uploads_enabled"] is True
+    assert info["multipart_downloads_enabled"] is True
+
+
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+PRESIGNED = "/api/2.0/mlflow-artifacts/presigned"
+
+
+def _put(server, path: str, data: bytes) -> None:
+    response = requests.put(f"{server.url}{ARTIFACTS}/{path}", data=data, timeout=60)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("size", [0, 5, 3 * MiB + 7], ids=["empty", "small", "streamed"])
+def test_proxied_download_streams_the_stored_file(server, bucket, size):
+    data = os.urandom(size)
+    _put(server, "d/f.bin", data)
+    assert _objects(bucket)["mlartifacts/d/f.bin"]["size"] == size
+    response = requests.get(f"{server.url}{ARTIFACTS}/d/f.bin", timeout=60)
+    assert response.status_code == 200
+    assert response.content == data
+    assert response.headers["Content-Length"] == str(size)
+    assert response.headers["Accept-Ranges"] == "bytes"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="f.bin"'
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [("bytes=10-19", 10, 19), ("bytes=2097152-", 2 * MiB, None), ("bytes=-5", -5, None)],
+)
+def test_proxied_download_answers_byte_ranges(server, header, first, last):
+    data = os.urandom(3 * MiB)
+    _put(server, "r/f.bin", data)
+    response = requests.get(
+        f"{server.url}{ARTIFACTS}/r/f.bin", headers={"Range": header}, timeout=60
+    )
+    assert response.status_code == 206
+    expected = data[first:] if last is None else data[first : last + 1]
+    assert response.content == expected
+    start = len(data) + first if first < 0 else first
+    assert response.headers["Content-Range"] == (
+        f"bytes {start}-{start + len(expected) - 1}/{len(data)}"
+    )
+
+
+def test_a_range_past_the_end_is_416_and_a_missing_file_404(server):
+    _put(server, "r/small.txt", b"abc")
+    past = requests.get(
+        f"{server.url}{ARTIFACTS}/r/small.txt", headers={"Range": "bytes=3-"}, timeout=30
+    )
+    assert past.status_code == 416
+    assert past.headers["Content-Range"] == "bytes */3"
+    missing = requests.get(f"{server.url}{ARTIFACTS}/r/nope.txt", timeout=30)
+    assert missing.status_code == 404
+    assert missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_presigned_download_url_points_at_the_store(server, bucket):
+    data = os.urandom(1000)
+    _put(server, "p/model.bin", data)
+    response = requests.get(f"{server.url}{PRESIGNED}/p/model.bin", timeout=30)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["file_size"] == len(data)
+    assert answer["headers"] == {}
+    assert f"/{bucket}/mlartifacts/p/model.bin?" in answer["url"]
+    stored = requests.get(answer["url"], timeout=30)
+    assert stored.content == data
+    assert stored.headers["Content-Disposition"] == 'attachment; filename="model.bin"'
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("p/missing.bin", 404), ("p", 404), ("a/%2e%2e/%2e%2e/b.bin", 400), ("..%2fx", 400)],
+)
+def test_presigned_download_url_refuses_missing_files_and_tricks(server, path, status):
+    _put(server, "p/model.bin", b"m")
+    response = requests.get(f"{server.url}{PRESIGNED}/{path}", timeout=30)
+    assert response.status_code in ((400, 404) if status == 400 else (status,)), response.text
+
+
+def test_mlflow_client_downloads_large_files_from_presigned_urls(server, tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+    from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.setenv("MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE", str(PART))
+    presigned: list[str] = []
+    real = HttpArtifactRepository._multipart_download
+
+    def spy(self, presigned_response, remote_file_path, *args, **kwargs):
+        presigned.append(remote_file_path)
+        return real(self, presigned_response, remote_file_path, *args, **kwargs)
+
+    monkeypatch.setattr(HttpArtifactRepository, "_multipart_download", spy)
+    client = MlflowClient(server.url)
+    run = client.create_run(client.create_experiment("mpd"))
+    big = _big_file(tmp_path / "weights.bin", 12 * MiB + 5)
+    client.log_artifact(run.info.run_id, str(big), "model")
+    out = tmp_path / "out"
+    out.mkdir()
+    local = client.download_artifacts(run.info.run_id, "model/weights.bin", str(out))
+    assert _sha(local) == _sha(big)
+    assert [path.rsplit("/", 1)[-1] for path in presigned] == ["weights.bin"]
+
+
+def test_trackline_client_downloads_large_files_from_presigned_urls(server, tmp_path, monkeypatch):
+    import trackline
+    from trackline_rest import multipart
+
+    monkeypatch.setenv("MLFLOW_MULTIPART_DOWNLOAD_MINIMUM_FILE_SIZE", str(10 * MiB))
+    monkeypatch.setenv("MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE", str(PART))
+    presigned: list[str] = []
+    real = multipart.download_presigned
+
+    def spy(answer, local_path):
+        presigned.append(answer["url"].split("?")[0])
+        return real(answer, local_path)
+
+    monkeypatch.setattr(multipart, "download_presigned", spy)
+    client = trackline.MlflowClient(server.url)
+    run = client.create_run(client.create_experiment("trackline-mpd"))
+    source = tmp_path / "src"
+    source.mkdir()
+    big = _big_file(source / "weights.bin", 11 * MiB + 3)
+    (source / "config.json").write_text("{}")
+    client.log_artifacts(run.info.run_id, str(source), "model")
+    out = tmp_path / "out"
+    out.mkdir()
+    local = Path(client.download_artifacts(run.info.run_id, "model", str(out)))
+    assert _sha(local / "weights.bin") == _sha(big)
+    assert (local / "config.json").read_text() == "{}"
+    # Only the large file came from the store; the small one came through the server.
+    assert [url.rsplit("/", 1)[1] for url in presigned] == ["weights.bin"]
+    assert [p.name for p in out.rglob(".trackline*")] == []
+
+
+def test_trackline_client_moves_many_files_through_the_proxy(server, bucket, tmp_path):
+    import trackline
+
+    client = trackline.MlflowClient(server.url)
+    run = client.create_run(client.create_experiment("many"))
+    source = tmp_path / "src"
+    contents = {}
+    for i in range(40):
+        rel = f"d{i % 4}/f{i:02d}.txt"
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_bytes(os.urandom(i * 100))
+        contents[rel] = (source / rel).read_bytes()
+    client.log_artifacts(run.info.run_id, str(source), "many")
+    prefix = f"mlartifacts/{run.info.experiment_id}/{run.info.run_id}/artifacts/many/"
+    stored = {k[len(prefix) :] for k in _objects(bucket) if k.startswith(prefix)}
+    assert stored == set(contents)
+    out = tmp_path / "out"
+    out.mkdir()
+    local = Path(client.download_artifacts(run.info.run_id, "many", str(out)))
+    got = {p.relative_to(local).as_posix(): p.read_bytes() for p in local.rglob("*.txt")}
+    assert got == contents
 
 
 def test_mlflow_client_logs_lists_downloads_and_deletes_through_the_proxy(

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import nullcontext, suppress
+from dataclasses import dataclass
 from typing import Any
 
 from fsspec import AbstractFileSystem
@@ -55,6 +56,8 @@ from trackline_fsspec.uris import is_local_uri, local_path, mask_uri, uri_scheme
 
 # Hidden name of an upload or download in progress; list_artifacts never shows these.
 TEMP_PREFIX = ".trackline-tmp-"
+# Pieces of a file streamed by ``open_artifact``.
+STREAM_CHUNK = 1024 * 1024
 # Object stores whose bucket (container) is the first segment of the root.
 _OBJECT_STORES = frozenset({"s3", "gs", "wasbs", "abfss", "memory"})
 
@@ -429,10 +432,8 @@ class FsspecArtifactRepository(ArtifactRepository):
         source = self._full(rel)
 
         def get(tmp: str) -> None:
-            kwargs = dict(self._store.download_kwargs)
-            if progress is not None:
-                kwargs["callback"] = progress.callback()
-            self._retrying(lambda: self.fs.get_file(source, tmp, **kwargs))
+            callback = progress.callback() if progress is not None else None
+            self._retrying(lambda: self._get_file(source, tmp, callback))
             if os.path.isdir(tmp):  # get_file of a folder makes a folder, not an error
                 os.rmdir(tmp)
                 raise TracklineException.invalid_parameter_value(
@@ -460,6 +461,55 @@ class FsspecArtifactRepository(ArtifactRepository):
                     RESOURCE_DOES_NOT_EXIST,
                 ) from exc
             raise
+
+    def _get_file(self, source: str, local_tmp: str, callback: Any) -> None:
+        """Copy ``source`` into the hidden local file ``local_tmp`` (a subclass may do it
+        its own way: S3 reads ranges in parallel)."""
+        kwargs = dict(self._store.download_kwargs)
+        if callback is not None:
+            kwargs["callback"] = callback
+        self.fs.get_file(source, local_tmp, **kwargs)
+
+    def open_artifact(
+        self, path: str, byte_range: tuple[int, int | None] | None = None
+    ) -> ArtifactStream:
+        """A stored file as a stream of chunks, for the server to relay without a local copy.
+
+        ``byte_range`` is ``(first, last)`` (inclusive; ``last`` None: to the end). A
+        missing file raises RESOURCE_DOES_NOT_EXIST; a range starting past the end raises
+        INVALID_PARAMETER_VALUE with ``.size`` set on the stream-less exception.
+        """
+        rel = validate_artifact_path(path)
+        if not rel:
+            raise _missing(rel, self.artifact_uri)
+        target = self._full(rel)
+        with self._errors("download", rel):
+            try:
+                handle = self._retrying(lambda: self.fs.open(target, "rb", block_size=STREAM_CHUNK))
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                raise _missing(rel, self.artifact_uri) from None
+        try:
+            size = int(handle.size)
+            first, last = _resolve_range(byte_range, size)
+            if first:
+                handle.seek(first)
+        except BaseException:
+            handle.close()
+            raise
+
+        def chunks() -> Iterator[bytes]:
+            remaining = last - first + 1
+            while remaining > 0:
+                data = handle.read(min(STREAM_CHUNK, remaining))
+                if not data:
+                    raise TracklineException(
+                        f"{rel!r} ended early: it changed or the store failed mid-read.",
+                        "DATA_LOSS",
+                    )
+                remaining -= len(data)
+                yield data
+
+        return ArtifactStream(size, first, last, chunks(), handle.close)
 
     def _is_file(self, target: str) -> bool:
         try:
@@ -616,6 +666,53 @@ def _atomic_local_write(final: str, write: Callable[[str], None]) -> None:
         with suppress(OSError):
             os.remove(tmp)
         raise
+
+
+@dataclass
+class ArtifactStream:
+    """The bytes ``first``..``last`` (inclusive) of a stored file of ``size`` bytes.
+
+    ``chunks`` yields them in order; ``close`` releases the connection (call it even when
+    the chunks were not all read).
+    """
+
+    size: int
+    first: int
+    last: int
+    chunks: Iterator[bytes]
+    close: Callable[[], None]
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+
+class RangeNotSatisfiable(TracklineException):
+    """A requested byte range lies outside the file (HTTP 416); ``size`` is the file's."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"The range lies outside the file ({size} bytes).", "INVALID_PARAMETER_VALUE"
+        )
+        self.size = size
+
+
+def _resolve_range(byte_range: tuple[int, int | None] | None, size: int) -> tuple[int, int]:
+    """(first, last) inclusive of a requested range within a file of ``size`` bytes."""
+    if byte_range is None:
+        return 0, size - 1
+    first, last = byte_range
+    if first < 0:  # a suffix range: the last -first bytes
+        return max(0, size + first), size - 1
+    if first >= size:
+        raise RangeNotSatisfiable(size)
+    return first, size - 1 if last is None else min(last, size - 1)
+
+
+def _missing(rel: str, uri: str) -> TracklineException:
+    return TracklineException(
+        f"No artifact at {rel!r} under {mask_uri(uri)!r}.", RESOURCE_DOES_NOT_EXIST
+    )
 
 
 def _write_bytes(path: str, data: bytes) -> None:

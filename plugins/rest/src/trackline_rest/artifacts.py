@@ -7,9 +7,13 @@
 
 Both map a repository path to ``<server>/api/2.0/mlflow-artifacts/artifacts/<root>/<path>``:
 PUT uploads (the open file is the request body, so memory stays constant), GET downloads
-(streamed into a temporary file that is renamed into place only when complete), GET with
-``?path=`` lists, DELETE deletes. Files above ``MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE``
-go up in parts straight to the store when the server offers it (``trackline_rest.multipart``). Every path goes through ``validate_artifact_path`` and is
+(written into a hidden temporary file that is renamed into place only when complete), GET
+with ``?path=`` lists, DELETE deletes. Folders move ``TRANSFER_WORKERS`` (8) files at a time
+over one pooled keep-alive session. Files above ``MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE``
+go up in parts straight to the store when the server offers it, and files above
+``MLFLOW_MULTIPART_DOWNLOAD_MINIMUM_FILE_SIZE`` come down in parallel byte ranges, straight
+from the store through a presigned URL when the server offers one, else through the server
+(``trackline_rest.multipart``). Every path goes through ``validate_artifact_path`` and is
 percent-encoded in URLs, so file names such as ``100% done.txt`` or ``a#b`` stay literal.
 """
 
@@ -18,13 +22,14 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import tempfile
 import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from trackline.entities import FileInfo
-from trackline.exceptions import TracklineException
+from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
 
 from trackline_rest import multipart as _multipart
@@ -33,7 +38,9 @@ from trackline_rest.http import HttpClient, HttpConfig, raise_for_error, redact
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 # What an http(s) artifact URI must contain; the part before it is the server (with prefix).
 _MARKER = "/mlflow-artifacts/artifacts"
-_CHUNK = 1024 * 1024
+# Files moved at once by log_artifacts and folder downloads (each on its own pooled
+# keep-alive connection; the pool holds MLFLOW_HTTP_POOL_MAXSIZE, 10 by default).
+TRANSFER_WORKERS = 8
 
 _clients: dict[tuple[str, HttpConfig], HttpClient] = {}
 _clients_lock = threading.Lock()
@@ -146,16 +153,37 @@ class HttpArtifactRepository(ArtifactRepository):
         raise_for_error(response)
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
+        """Upload a tree, ``TRANSFER_WORKERS`` files at a time over the shared connection
+        pool; each file is streamed from disk, so memory does not grow with file sizes."""
         base = validate_artifact_path(artifact_path)
         if not os.path.isdir(local_dir):  # os.walk would silently upload nothing
             raise FileNotFoundError(f"No such directory: {local_dir!r}")
+        jobs: list[tuple[str, str | None]] = []
         for current, dirs, files in os.walk(local_dir):
             dirs.sort()
             relative = os.path.relpath(current, local_dir)
             parts = [] if relative == "." else relative.split(os.sep)
             directory = posixpath.join(base, *parts) if (base or parts) else ""
-            for name in sorted(files):
-                self.log_artifact(os.path.join(current, name), directory or None)
+            # Check every name before sending anything: a bad one fails the whole call.
+            validate_artifact_path(directory)
+            jobs.extend((os.path.join(current, name), directory or None) for name in sorted(files))
+        self._each(lambda job: self.log_artifact(*job), jobs)
+
+    def _each(self, action: Any, items: list[Any]) -> list[Any]:
+        """``action`` on every item, ``TRANSFER_WORKERS`` at a time; results in order. The
+        first failure cancels what has not started and is raised."""
+        workers = min(TRANSFER_WORKERS, self._http.config.pool_maxsize, len(items))
+        if workers <= 1:
+            return [action(item) for item in items]
+        with ThreadPoolExecutor(workers, thread_name_prefix="trackline-artifacts") as pool:
+            futures = [pool.submit(action, item) for item in items]
+            _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
+            for future in futures:
+                if future.done() and not future.cancelled() and future.exception():
+                    raise future.exception()  # type: ignore[misc]
+            return [future.result() for future in futures]
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         path = validate_artifact_path(path)
@@ -174,14 +202,78 @@ class HttpArtifactRepository(ArtifactRepository):
             infos.append(FileInfo(child, is_dir, size))
         return sorted(infos, key=lambda info: info.path)
 
+    def _download_tree(self, remote_dir: str, dst_root: str) -> None:
+        """List the tree level by level, then download its files ``TRANSFER_WORKERS`` at a
+        time (sizes from the listing pick the way: through the server, or presigned)."""
+        from trackline.store.artifacts import _local_path
+
+        os.makedirs(_local_path(dst_root, remote_dir), exist_ok=True)
+        files: list[tuple[str, int | None]] = []
+        level = [remote_dir]
+        while level:
+            listings = self._each(lambda folder: self.list_artifacts(folder or None), level)
+            level = []
+            for info in (info for listing in listings for info in listing):
+                if info.is_dir:
+                    os.makedirs(_local_path(dst_root, info.path), exist_ok=True)
+                    level.append(info.path)
+                else:
+                    files.append((info.path, info.file_size))
+
+        def fetch(item: tuple[str, int | None]) -> None:
+            remote, size = item
+            try:
+                self._download(remote, _local_path(dst_root, remote), size)
+            except FileNotFoundError as exc:
+                raise TracklineException(
+                    f"No artifact at {remote!r} under {redact(self.artifact_uri)!r}.",
+                    RESOURCE_DOES_NOT_EXIST,
+                ) from exc
+
+        self._each(fetch, files)
+
     def _download_file(self, remote_file_path: str, local_path: str) -> None:
-        url = self._file_url(self._remote(remote_file_path))
-        response = self._http.request("GET", url, stream=True)
-        with contextlib.closing(response):
+        self._download(remote_file_path, local_path, None)
+
+    def _download(self, remote_file_path: str, local_path: str, size: int | None) -> None:
+        """One file into ``local_path``, complete or not at all.
+
+        Large files (``MLFLOW_MULTIPART_DOWNLOAD_MINIMUM_FILE_SIZE``, 500 MiB) come straight
+        from the store through a presigned URL when the server offers them
+        (``multipart_downloads_enabled``), else through the server; either way in parallel
+        byte ranges. Smaller files come in one streamed GET.
+        """
+        remote = self._remote(remote_file_path)
+        try:
+            if _multipart.download_wanted(size, self._endpoint, self._http):
+                answer = _multipart.presigned_download_url(self._http, self._endpoint, remote)
+                if answer is not None:
+                    _multipart.download_presigned(answer, local_path)
+                    return
+            url = self._file_url(remote)
+            response = self._http.request("GET", url, stream=True)
             if response.status_code == 404:
+                response.close()
                 raise FileNotFoundError(remote_file_path)
-            raise_for_error(response)
-            _save_stream(response, local_path)
+            if response.status_code >= 400:
+                with contextlib.closing(response):
+                    raise_for_error(response)
+            length = response.headers.get("Content-Length")
+            ranged = response.headers.get("Accept-Ranges", "").lower() == "bytes"
+            total = int(length) if length and length.isdigit() else None
+            if not (ranged and total is not None and total >= _multipart.download_minimum()):
+                total = None  # one streamed GET
+
+            def get(headers: dict[str, str]) -> requests.Response:
+                return self._http.request("GET", url, headers=headers, stream=True)
+
+            _multipart.download_ranges(get, total, local_path, first=response)
+        except requests.RequestException as exc:  # the connection broke mid-body
+            raise TracklineException(
+                f"Download of {remote_file_path!r} from {redact(self._endpoint)} was cut off: "
+                f"{type(exc).__name__}",
+                "TEMPORARILY_UNAVAILABLE",
+            ) from exc
 
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         remote = self._remote(artifact_path)
@@ -216,25 +308,3 @@ def _split_artifacts_url(url: str) -> tuple[str, str]:
     endpoint = parts._replace(path=parts.path[:end], query="", fragment="").geturl()
     root = validate_artifact_path(unquote(parts.path[end:]).strip("/"))
     return endpoint, root
-
-
-def _save_stream(response: object, local_path: str) -> None:
-    """Write a streamed body next to ``local_path``, then rename: never a partial file."""
-    directory = os.path.dirname(os.path.abspath(local_path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".trackline-download-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in response.iter_content(_CHUNK):  # type: ignore[attr-defined]
-                out.write(chunk)
-        os.replace(tmp, local_path)
-    except requests.RequestException as exc:  # the connection broke mid-body
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise TracklineException(
-            f"Download of {redact(response.url)} was cut off: {type(exc).__name__}",  # type: ignore[attr-defined]
-            "TEMPORARILY_UNAVAILABLE",
-        ) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -18,12 +18,16 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from trackline.artifacts import get_artifact_repository
 from trackline.entities import FileInfo
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
 
 MLFLOW_ARTIFACTS_SCHEME = "mlflow-artifacts"
 # Percent-encoded '/', '\', '.' and NUL in the *raw* URL path: after uvicorn decodes the path
@@ -163,6 +167,72 @@ class ArtifactProxy:
             if exc.error_code != RESOURCE_DOES_NOT_EXIST:
                 raise
 
+    async def download_response(self, path: str, range_header: str | None = None) -> Response:
+        """The response sending file ``path``: straight from a local destination, else
+        streamed from the store as it arrives (no local copy), honouring one byte range.
+
+        Files up to one chunk (1 MiB) are read whole and sent in one go; larger ones go out
+        1 MiB at a time, so memory per download stays constant. Stores whose repository
+        cannot stream (no ``open_artifact``) are copied to a temporary file first.
+        """
+        from starlette.concurrency import run_in_threadpool
+
+        if not path:
+            raise not_found(path)
+        opener = None if self.local else getattr(self.repository, "open_artifact", None)
+        if opener is None:
+            from trackline_server.routing import file_response
+
+            local, tmp = await run_in_threadpool(self.download_target, path)
+            return file_response(local, tmp)
+        byte_range = parse_range(range_header)
+
+        def open_stream() -> Any:
+            try:
+                stream = opener(path, byte_range)
+            except TracklineException as exc:
+                size = getattr(exc, "size", None)
+                if size is not None:  # the range lies outside the file
+                    return size
+                if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+                    raise not_found(path) from None
+                raise
+            if stream.length <= STREAM_CHUNK:  # small: one read, one send
+                try:
+                    stream.body = b"".join(stream.chunks)
+                finally:
+                    stream.close()
+            return stream
+
+        stream = await run_in_threadpool(open_stream)
+        return _stream_response(path, stream, partial=byte_range is not None)
+
+    @property
+    def supports_presigned_download(self) -> bool:
+        """Whether the destination hands out presigned download URLs (S3): MLflow's
+        ``multipart_downloads_enabled``. Asked of the factory, as for multipart uploads."""
+        return self._factory_offers("supports_presigned_download")
+
+    def presigned_download(self, path: str) -> dict[str, Any]:
+        """``{"url", "headers", "file_size"}`` for downloading ``path`` from the store."""
+        if not path:
+            raise bad_path(path)
+        if not self.supports_presigned_download:
+            raise TracklineException(PRESIGNED_DOWNLOAD_UNSUPPORTED, "NOT_IMPLEMENTED")
+        ttl = _ttl_seconds()
+        try:
+            answer = self.repository.get_download_presigned_url(  # type: ignore[attr-defined]
+                path, expiration=ttl
+            )
+        except TracklineException as exc:
+            if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+                raise not_found(path) from None
+            raise
+        out: dict[str, Any] = {"url": answer["url"], "headers": dict(answer.get("headers") or {})}
+        if answer.get("file_size") is not None:
+            out["file_size"] = int(answer["file_size"])
+        return out
+
     def download_target(self, path: str) -> tuple[str, str | None]:
         """(local file to send, temporary directory to remove afterwards or None)."""
         if not path:
@@ -195,6 +265,9 @@ class ArtifactProxy:
         Repositories opt in with MLflow's method names (``create_multipart_upload``,
         ``complete_multipart_upload``, ``abort_multipart_upload``); local ones do not.
         """
+        return self._factory_offers("supports_multipart_upload")
+
+    def _factory_offers(self, capability: str) -> bool:
         if self.local:
             return False
         # Asked of the factory, not of a repository: /server-info must answer at once (MLflow
@@ -205,7 +278,7 @@ class ArtifactProxy:
             factory = get_plugin_manager().artifact_repository_factory(self.destination)
         except Exception:  # no plugin for the scheme: nothing to advertise
             return False
-        return bool(getattr(factory, "supports_multipart_upload", False))
+        return bool(getattr(factory, capability, False))
 
     def _multipart_repository(self) -> ArtifactRepository:
         if not self.supports_multipart_upload:
@@ -268,13 +341,28 @@ class ArtifactProxy:
             raise
 
     async def _upload_remote(self, path: str, chunks: AsyncIterator[bytes]) -> None:
+        """Bodies up to ``UPLOAD_IN_MEMORY`` go to the store from memory (one request, no
+        temporary file); larger ones spill to a temporary file as they arrive."""
         from starlette.concurrency import run_in_threadpool
 
+        buffered: list[bytes] = []
+        held = 0
+        iterator = chunks.__aiter__()
+        async for chunk in iterator:
+            buffered.append(chunk)
+            held += len(chunk)
+            if held > UPLOAD_IN_MEMORY:
+                break
+        else:
+            await run_in_threadpool(self.repository.log_bytes, b"".join(buffered), path)
+            return
         tmp_dir = tempfile.mkdtemp(prefix="trackline-upload-")
         try:
             local = os.path.join(tmp_dir, posixpath.basename(path))
             with open(local, "wb") as out:
-                async for chunk in chunks:
+                out.writelines(buffered)
+                buffered.clear()
+                async for chunk in iterator:
                     out.write(chunk)
             directory = posixpath.dirname(path) or None
             await run_in_threadpool(self.repository.log_artifact, local, directory)
@@ -312,6 +400,87 @@ class RunArtifacts:
 
 
 MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
+PRESIGNED_DOWNLOAD_UNSUPPORTED = (
+    "Multipart download is not supported for the current artifact repository"
+)
+# A proxied download is read and sent in pieces of this size.
+STREAM_CHUNK = 1024 * 1024
+# Proxied uploads up to this size are held in memory and stored in one request.
+UPLOAD_IN_MEMORY = 8 * 1024 * 1024
+_PAST_ANY_END = 2**63
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+def parse_range(header: str | None) -> tuple[int, int | None] | None:
+    """One ``Range: bytes=a-b`` (``a-``, ``-n``) as (first, last or None); a suffix range
+    ``-n`` is (-n, None). Anything else (several ranges, other units) means the whole file,
+    as HTTP allows a server to answer."""
+    if not header:
+        return None
+    match = _RANGE.match(header)
+    if match is None:
+        return None
+    first, last = match.groups()
+    if first:
+        start = int(first)
+        end = int(last) if last else None
+        if end is not None and end < start:
+            return None
+        return start, end
+    if last:
+        suffix = int(last)
+        return (-suffix, None) if suffix else (_PAST_ANY_END, None)  # "-0": nothing to send
+    return None
+
+
+def _ttl_seconds() -> int:
+    from trackline.tracking.uri import env
+
+    raw = env("PRESIGNED_DOWNLOAD_URL_TTL_SECONDS")
+    try:
+        return max(1, int(raw)) if raw else 300
+    except ValueError:
+        return 300
+
+
+def _stream_response(path: str, stream: Any, partial: bool) -> Response:
+    """The response for an opened stream (``int``: the file's size, range not satisfiable)."""
+    from starlette.background import BackgroundTask
+    from starlette.responses import Response, StreamingResponse
+
+    name = posixpath.basename(path)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": _attachment(name),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if isinstance(stream, int):
+        headers["Content-Range"] = f"bytes */{stream}"
+        return Response(status_code=416, headers=headers)
+    headers["Content-Length"] = str(stream.length)
+    status = 200
+    if partial:
+        status = 206
+        headers["Content-Range"] = f"bytes {stream.first}-{stream.last}/{stream.size}"
+    body = getattr(stream, "body", None)
+    if body is not None:
+        return Response(body, status_code=status, headers=headers, media_type=media_type(path))
+    return StreamingResponse(
+        stream.chunks,
+        status_code=status,
+        headers=headers,
+        media_type=media_type(path),
+        background=BackgroundTask(stream.close),
+    )
+
+
+def _attachment(filename: str) -> str:
+    from urllib.parse import quote
+
+    if filename.isascii() and filename.isprintable():
+        escaped = filename.replace("\\", "\\\\").replace('"', '\\"')
+        return f'attachment; filename="{escaped}"'
+    return f"attachment; filename*=utf-8''{quote(filename)}"
 
 
 def _file_name(client_path: str) -> str:
