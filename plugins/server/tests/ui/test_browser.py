@@ -485,3 +485,44 @@ def test_a_plugin_previewer_renders_in_the_browser(make_page, server_factory, tm
     page.wait_for_selector(".preview[data-status=done]")
     assert page.get_attribute(".preview", "data-previewer") == "audio"
     assert page.get_attribute(".preview audio", "data-path") == "beep.wav"
+
+
+# -- first view: data requests start with the page, once ---------------------------------------
+
+
+def _api_requests(ui) -> list[tuple[str, str]]:
+    seen: list[tuple[str, str]] = []
+    ui.page.on(
+        "request",
+        lambda r: seen.append((r.method, r.url)) if "/ajax-api/" in r.url else None,
+    )
+    return seen
+
+
+def test_first_chart_view_asks_for_the_series_once_while_the_modules_load(ui, seeded):
+    seen = _api_requests(ui)
+    run = seeded.runs["baseline"]
+    page = ui.open(f"/charts?runs={run}&metric=loss")
+    assert _chart_state(page)["labels"] == ["Step", "baseline"]
+    series = [url for _, url in seen if "get-history-downsampled" in url]
+    runs = [url for _, url in seen if "/runs/get" in url]
+    assert len(series) == 1 and len(runs) == 1, seen
+    assert page.evaluate("Object.keys(window.TRACKLINE_EARLY)") == []  # both were taken
+    first_module = page.evaluate(
+        """() => performance.getEntriesByType('resource')
+        .filter(e => e.name.includes('/static-files/app.js'))[0].responseEnd"""
+    )
+    started = page.evaluate(
+        """() => performance.getEntriesByType('resource')
+        .filter(e => e.name.includes('get-history-downsampled'))[0].startTime"""
+    )
+    assert started < first_module  # requested before the application's code had arrived
+
+
+def test_first_table_view_asks_for_one_small_page(ui, seeded):
+    seen = _api_requests(ui)
+    page = ui.open(f"/experiments/{seeded.experiment_id}")
+    _rows(page)
+    searches = [m for m, url in seen if url.endswith("/runs/search")]
+    assert searches == ["POST"], seen
+    assert page.evaluate("Object.keys(window.TRACKLINE_EARLY)") == []

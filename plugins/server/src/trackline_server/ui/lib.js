@@ -32,9 +32,13 @@ export async function api(path, { method = "GET", query, body } = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
+  // A request index.html started before the modules loaded (same method, URL and body).
+  const earlyKey = `${method} ${url}${init.body !== undefined ? ` ${init.body}` : ""}`;
+  const early = window.TRACKLINE_EARLY?.[earlyKey];
+  if (early) delete window.TRACKLINE_EARLY[earlyKey];
   let resp;
   try {
-    resp = await fetch(url, init);
+    resp = await (early || fetch(url, init));
   } catch (err) {
     throw new ApiError(`The server did not answer (${err.message}).`, "NETWORK", 0);
   }

@@ -38,7 +38,8 @@ function seriesXs(series, xAxis) {
   return ts.map((t) => (Number(t) - origin) / 1000);
 }
 
-export function MetricChart({ runs, metric, xAxis = "step", smoothing = 0, log = false, range = null, onZoom, height = 380 }) {
+/** `ready`: the runs' names are known (the series may be fetched before, drawn only then). */
+export function MetricChart({ runs, metric, xAxis = "step", smoothing = 0, log = false, range = null, onZoom, height = 380, ready = true }) {
   const box = useRef(null);
   const plot = useRef(null);
   const [state, setState] = useState({ series: null, error: null, loading: true });
@@ -48,9 +49,9 @@ export function MetricChart({ runs, metric, xAxis = "step", smoothing = 0, log =
   useEffect(() => {
     let live = true;
     setState((s) => ({ ...s, loading: true }));
-    const width = box.current?.clientWidth || 1000;
-    // ~2 points per pixel is all a line can show; min/max buckets keep the spikes.
-    const maxPoints = Math.max(200, Math.min(8000, Math.round(width * 2)));
+    // ~2 points per pixel is all a line can show; min/max buckets keep the spikes. The
+    // budget follows the window (index.html asks for the same before the page is drawn).
+    const maxPoints = window.TRACKLINE_POINT_BUDGET ? window.TRACKLINE_POINT_BUDGET() : 2000;
     loadSeries(runIds, metric, xAxis, range, maxPoints).then(
       (series) => live && setState({ series, error: null, loading: false }),
       (error) => live && setState({ series: null, error, loading: false }),
@@ -60,7 +61,7 @@ export function MetricChart({ runs, metric, xAxis = "step", smoothing = 0, log =
 
   useEffect(() => {
     const el = box.current;
-    if (!el || !state.series) return;
+    if (!el || !state.series || !ready) return;
     const names = Object.fromEntries(runs.map((r) => [r.id, r.name]));
     const withData = state.series.filter((s) => (s.values || []).length);
     if (!withData.length) {
@@ -119,7 +120,7 @@ export function MetricChart({ runs, metric, xAxis = "step", smoothing = 0, log =
       plot.current = null;
       el._uplot = null;
     };
-  }, [state.series, smoothing, log]);
+  }, [state.series, smoothing, log, ready]);
 
   const totals = (state.series || []).filter((s) => s.downsampled);
   const empty = state.series && !state.series.some((s) => (s.values || []).length);
@@ -134,6 +135,9 @@ export function MetricChart({ runs, metric, xAxis = "step", smoothing = 0, log =
 export function ChartsPage({ params }) {
   const runIds = listParam(params, "runs").slice(0, 100);
   const [loaded, setLoaded] = useState({ runs: null, error: null });
+  // With the metric in the URL the chart does not wait for runs/get: its series request
+  // leaves at once, and the run names (only legend labels) follow when they arrive.
+  const pending = useMemo(() => runIds.map((id) => ({ id, name: id })), [runIds.join(",")]);
   useEffect(() => {
     let live = true;
     Promise.allSettled(runIds.map((id) => api("mlflow/runs/get", { query: { run_id: id } }))).then((results) => {
@@ -146,6 +150,7 @@ export function ChartsPage({ params }) {
   }, [runIds.join(",")]);
   const runs = loaded.runs || [];
   const metricKeys = useMemo(() => [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort(), [runs]);
+  const chartRuns = loaded.runs || pending;
   const metric = params.get("metric") || metricKeys[0] || "";
   const xAxis = X_AXES[params.get("x")] ? params.get("x") : "step";
   const smoothing = Math.min(0.99, Math.max(0, Number(params.get("smooth") || 0)));
@@ -161,7 +166,7 @@ export function ChartsPage({ params }) {
     ${loaded.runs && !metricKeys.length ? html`<${Message}>These runs have no metrics.<//>` : null}
     <div class="chart-controls">
       <label>Metric <select aria-label="Metric" value=${metric} onChange=${(e) => updateParams({ metric: e.target.value, xmin: "", xmax: "" })}>
-        ${metricKeys.map((k) => html`<option value=${k}>${k}</option>`)}</select></label>
+        ${(metricKeys.includes(metric) || !metric ? metricKeys : [metric, ...metricKeys]).map((k) => html`<option value=${k}>${k}</option>`)}</select></label>
       <label>X axis <select aria-label="X axis" value=${xAxis} onChange=${(e) => updateParams({ x: e.target.value, xmin: "", xmax: "" })}>
         ${Object.entries(X_AXES).map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select></label>
       <label>Smoothing <input type="range" aria-label="Smoothing" min="0" max="0.99" step="0.01" value=${smoothing}
@@ -170,7 +175,7 @@ export function ChartsPage({ params }) {
       <button disabled=${!range} onClick=${() => updateParams({ xmin: "", xmax: "" })}>Reset zoom</button>
       <span class="muted">Drag on the chart to zoom; double-click to reset.</span>
     </div>
-    ${metric && runs.length ? html`<${MetricChart} runs=${runs} metric=${metric} xAxis=${xAxis} smoothing=${smoothing} log=${log} range=${range}
+    ${metric && chartRuns.length ? html`<${MetricChart} runs=${chartRuns} ready=${!!loaded.runs} metric=${metric} xAxis=${xAxis} smoothing=${smoothing} log=${log} range=${range}
       onZoom=${(r) => updateParams(r ? { xmin: r[0], xmax: r[1] } : { xmin: "", xmax: "" })} />` : null}
   `;
 }
