@@ -150,3 +150,16 @@ def test_cors_allowed_origins_option(make_client):
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "https://ui.example.com"
+
+
+def test_workers_get_time_to_answer_the_supervisor():
+    from trackline_server.cli import WORKER_HEALTHCHECK_SECONDS, uvicorn_argv
+
+    several = uvicorn_argv("127.0.0.1", 5000, 2, False, None)
+    assert several[several.index("--timeout-worker-healthcheck") + 1] == str(
+        WORKER_HEALTHCHECK_SECONDS
+    )
+    # One worker has no supervisor; --uvicorn-opts still wins (it comes last).
+    assert "--timeout-worker-healthcheck" not in uvicorn_argv("127.0.0.1", 5000, 1, False, None)
+    custom = uvicorn_argv("127.0.0.1", 5000, 2, False, "--timeout-worker-healthcheck 9")
+    assert custom[-2:] == ["--timeout-worker-healthcheck", "9"]

@@ -25,6 +25,7 @@ from trackline_server.config import (
 
 SQLITE_WORKERS = 2
 DEFAULT_WORKERS = 4
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _env(name: str) -> list[str]:
@@ -229,6 +230,15 @@ def _prepare_store(config: ServerConfig) -> None:
     _default_store_factory(config)().close()
 
 
+def _has_worker_healthcheck() -> bool:
+    """Whether this uvicorn pings its workers (0.30+ does; the option came with it)."""
+    import inspect
+
+    import uvicorn
+
+    return "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters
+
+
 def uvicorn_argv(
     host: str, port: int, workers: int, dev: bool, uvicorn_opts: str | None
 ) -> list[str]:
@@ -254,6 +264,11 @@ def uvicorn_argv(
         argv += ["--reload", "--log-level", "debug"]
     else:
         argv += ["--workers", str(workers)]
+        if workers > 1 and _has_worker_healthcheck():
+            # uvicorn kills a worker that does not answer its supervisor's ping within 5 s
+            # (in-flight requests are lost) and stops the whole server if the replacement
+            # fails to start. A worker busy on a loaded machine is not a hung one.
+            argv += ["--timeout-worker-healthcheck", str(WORKER_HEALTHCHECK_SECONDS)]
     if uvicorn_opts:
         argv += shlex.split(uvicorn_opts)
     return argv
