@@ -176,3 +176,20 @@ def unique():
         return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
     return make
+
+
+@dataclass
+class ExternalServer:
+    url: str
+
+
+@pytest.fixture(scope="module")
+def docs_server(request, _client_env) -> Iterator[ServerProcess | ExternalServer]:
+    """The server of the ``test_mlflow_docs_*`` modules: a ``trackline server`` over SQLite, or,
+    when ``TRACKLINE_DOCS_E2E_URL`` is set, the server at that URL (point it at a real ``mlflow
+    server`` to re-check that every expectation is MLflow's; the strict xfails then XPASS)."""
+    external = os.environ.get("TRACKLINE_DOCS_E2E_URL")
+    if external:
+        yield ExternalServer(external.rstrip("/"))
+    else:
+        yield request.getfixturevalue("sqlite_server")
