@@ -176,7 +176,23 @@ def seed(url: str, runs: int, points: int, threads: int = 4) -> dict[str, str]:
 # -- browser measurements --------------------------------------------------------------------------
 
 
-def timed(browser: Any, url: str, wait: Callable[[Any], None], repeat: int) -> list[float]:
+# Where a first view's time goes, from the browser's own clock (ms since navigation start):
+# the page's HTML, the last module or style sheet, each API request, and the chart's draw.
+TIMELINE = """() => {
+  const entries = performance.getEntriesByType('resource');
+  const end = (test) => Math.max(0, ...entries.filter(e => test(e.name)).map(e => e.responseEnd));
+  const api = entries.filter(e => e.name.includes('/ajax-api/')).map(e => ({
+    name: e.name.split('/ajax-api/2.0/')[1].split('?')[0], start: e.startTime, end: e.responseEnd }));
+  const drawn = document.querySelector('.chart')?.dataset.drawn;
+  return { html: performance.getEntriesByType('navigation')[0].responseEnd,
+           static: end(n => n.includes('/static-files/')), api,
+           drawn: drawn ? Number(drawn) - performance.timeOrigin : null };
+}"""
+
+
+def timed(
+    browser: Any, url: str, wait: Callable[[Any], None], repeat: int, timelines: list | None = None
+) -> list[float]:
     times = []
     for _ in range(repeat):
         context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -186,9 +202,19 @@ def timed(browser: Any, url: str, wait: Callable[[Any], None], repeat: int) -> l
             page.goto(url)
             wait(page)
             times.append(time.perf_counter() - start)
+            if timelines is not None:
+                timelines.append(page.evaluate(TIMELINE))
         finally:
             context.close()
     return times
+
+
+def describe_timeline(timeline: dict[str, Any]) -> str:
+    parts = [f"HTML {timeline['html']:.0f}", f"modules {timeline['static']:.0f}"]
+    parts += [f"{a['name']} {a['start']:.0f}-{a['end']:.0f}" for a in timeline["api"]]
+    if timeline.get("drawn") is not None:
+        parts.append(f"drawn {timeline['drawn']:.0f}")
+    return ", ".join(parts) + " (ms after navigation)"
 
 
 def trackline_scroll(
@@ -227,17 +253,20 @@ def measure(
     out: dict[str, Any] = {}
     newest = data["newest"]
     table_url = f"{base}/#/experiments/{data['experiment_id']}"
+    out["table_timelines"] = []
     out["table"] = timed(
         browser,
         table_url,
         lambda p: p.wait_for_selector(f"tr[data-run-id] a:text-is('{newest}')", timeout=120_000),
         args.repeat,
+        out["table_timelines"],
     )
     chart_url = f"{base}/#/charts?runs={data['big_run']}&metric=signal"
     wait_chart = lambda p: p.wait_for_function(  # noqa: E731
         "document.querySelector('.chart')?._uplot?.data[1].length > 0", timeout=120_000
     )
-    out["chart"] = timed(browser, chart_url, wait_chart, args.repeat)
+    out["chart_timelines"] = []
+    out["chart"] = timed(browser, chart_url, wait_chart, args.repeat, out["chart_timelines"])
     server_times = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
@@ -294,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         f"| scroll through all runs | {result['scroll_all']:.1f} s, longest main-thread task "
         f"{result['longest_task_ms']:.0f} ms |"
     )
+    print(f"\nchart, first view: {describe_timeline(result['chart_timelines'][0])}")
+    if len(result["chart_timelines"]) > 1:
+        print(f"chart, repeat view: {describe_timeline(result['chart_timelines'][-1])}")
+    print(f"table, first view: {describe_timeline(result['table_timelines'][0])}")
     return 0
 
 

@@ -1,6 +1,6 @@
 // Shared pieces of the UI: the htm template tag, the REST client, URL state and formatting.
 import { h } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import htm from "htm";
 
 export const html = htm.bind(h);
@@ -192,11 +192,12 @@ export function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-/** Run an async loader when deps change; returns {data, error, loading, reload}. */
+/** Run an async loader when deps change; returns {data, error, loading, reload}.
+ * (A layout effect: the request leaves right after the render, not a frame later.) */
 export function useLoader(load, deps) {
   const [state, setState] = useState({ data: null, error: null, loading: true });
   const [tick, setTick] = useState(0);
-  useEffect(() => {
+  useLayoutEffect(() => {
     let live = true;
     setState((s) => ({ ...s, loading: true }));
     load().then(

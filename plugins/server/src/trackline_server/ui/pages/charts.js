@@ -2,7 +2,7 @@
 // smoothing, log scale, and zoom (drag to zoom: the server sends the zoomed range at full
 // detail; double-click to reset). The server down-samples (min/max per bucket), so a
 // million-point metric arrives as a few thousand points that still show every spike.
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import {
   html, api, normalizeRun, toNumber, Message, ErrorMessage, updateParams, listParam, hashFor, PALETTE, cssVar,
@@ -46,7 +46,7 @@ export function MetricChart({ runs, metric, xAxis = "step", smoothing = 0, log =
   const runIds = runs.map((r) => r.id);
   const key = `${runIds.join(",")}|${metric}|${xAxis}|${range ? range.join(":") : ""}`;
 
-  useEffect(() => {
+  useLayoutEffect(() => { // the request leaves right after the render, not a frame later
     let live = true;
     setState((s) => ({ ...s, loading: true }));
     // ~2 points per pixel is all a line can show; min/max buckets keep the spikes. The
@@ -138,7 +138,7 @@ export function ChartsPage({ params }) {
   // With the metric in the URL the chart does not wait for runs/get: its series request
   // leaves at once, and the run names (only legend labels) follow when they arrive.
   const pending = useMemo(() => runIds.map((id) => ({ id, name: id })), [runIds.join(",")]);
-  useEffect(() => {
+  useLayoutEffect(() => {
     let live = true;
     Promise.allSettled(runIds.map((id) => api("mlflow/runs/get", { query: { run_id: id } }))).then((results) => {
       if (!live) return;

@@ -1,6 +1,6 @@
 // An experiment's runs: a virtual-scrolled table fed page by page by runs/search, so 10,000+
 // runs stay responsive (only the visible rows exist in the DOM; pages load while scrolling).
-import { useEffect, useMemo, useRef, useState, useCallback } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, useCallback } from "preact/hooks";
 import {
   html, api, useLoader, normalizeRun, fmtTime, fmtDuration, fmtNumber, ErrorMessage, Message,
   updateParams, listParam, hashFor,
@@ -169,7 +169,8 @@ function useRunPages(experimentId, filter, orderBy) {
       setState((s) => ({ ...s, runs: token ? s.runs : [], loading: false, done: true, error }));
     }
   }, [experimentId, filter, orderBy]);
-  useEffect(() => {
+  // Layout effects start requests right after the render (an effect waits for a frame).
+  useLayoutEffect(() => {
     generation.current += 1;
     setState({ runs: [], token: null, done: false, loading: true, error: null });
     fetchPage(null, generation.current);
@@ -186,7 +187,7 @@ function useRunPages(experimentId, filter, orderBy) {
 
 export function RunsPage({ experimentId, params }) {
   const query = tableQuery(params);
-  useEffect(() => prefetchFirstPage(experimentId, query), [experimentId]);
+  useLayoutEffect(() => prefetchFirstPage(experimentId, query), [experimentId]);
   const experiment = useLoader(() => api("mlflow/experiments/get", { query: { experiment_id: experimentId } }), [experimentId]);
   const exp = experiment.data?.experiment;
   if (experiment.error) {
