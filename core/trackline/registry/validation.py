@@ -76,8 +76,11 @@ def validate_version(version: object) -> int:
     return number
 
 
-def validate_alias(alias: object) -> str:
-    """An alias: word characters and dashes, at most 255, not ``latest`` or ``v<N>``."""
+def validate_alias(alias: object, *, reading: bool = False) -> str:
+    """An alias: word characters and dashes, at most 255, not ``latest`` or ``v<N>``.
+
+    ``reading``: the alias is only looked up, where MLflow allows the reserved names
+    (``@latest`` reads the highest version)."""
     if not isinstance(alias, str) or not alias:
         raise _invalid(f"Registered model alias cannot be empty: got {alias!r}.")
     if not _ALIAS_RE.match(alias):
@@ -89,7 +92,7 @@ def validate_alias(alias: object) -> str:
         raise _invalid(
             f"Invalid alias of length {len(alias)}: the limit is {MAX_ALIAS_LENGTH} characters."
         )
-    if alias.lower() == "latest" or _VERSION_LIKE_ALIAS_RE.match(alias):
+    if not reading and (alias.lower() == "latest" or _VERSION_LIKE_ALIAS_RE.match(alias)):
         raise _invalid(
             f"Invalid alias {alias!r}: 'latest' and 'v<number>' are reserved, because "
             "models:/<name>@<alias> would be read as a version. Choose another alias name."

@@ -120,6 +120,20 @@ def _segments(source: str) -> list[str]:
     return seen
 
 
+# A prompt version (MLflow's prompt registry) is a model version tagged
+# mlflow.prompt.is_prompt=true; it has no files, and its source must be one of the placeholders
+# MLflow's own senders use, as MLflow's server requires (handlers._validate_prompt_source).
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+PROMPT_SOURCE_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
+
+
+def is_prompt_request(tags: list[dict[str, Any]] | None) -> bool:
+    """Whether a create-version request is for a prompt: the last ``mlflow.prompt.is_prompt``
+    tag wins, and only ``true`` (any case) counts, as in MLflow."""
+    values = {t.get("key"): t.get("value") or "" for t in tags or ()}
+    return str(values.get(PROMPT_TAG, "false")).lower() == "true"
+
+
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
@@ -265,7 +279,14 @@ def delete_registered_model_tag(ctx: Context, req: dict[str, Any]) -> dict[str, 
 
 
 def create_model_version(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    check_version_source(ctx, req["source"], req.get("run_id"), req.get("model_id"))
+    if is_prompt_request(req.get("tags")):
+        if req["source"] not in PROMPT_SOURCE_PLACEHOLDERS:
+            raise TracklineException.invalid_parameter_value(
+                f"Invalid prompt source: '{req['source']}'. Prompt sources must use an MLflow "
+                "placeholder."
+            )
+    else:
+        check_version_source(ctx, req["source"], req.get("run_id"), req.get("model_id"))
     version = registry_store(ctx).create_model_version(
         req["name"],
         req["source"],

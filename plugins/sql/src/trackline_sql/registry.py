@@ -65,7 +65,7 @@ from trackline.registry.validation import (
     validate_version,
 )
 from trackline.search import decode_page_token, encode_page_token
-from trackline.search.ast import Comparison, OrderBy
+from trackline.search.ast import Comparison, OrderBy, comparisons
 from trackline.store.registry import (
     SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
     SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
@@ -91,9 +91,22 @@ _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 _NUMERIC_OPS = ("=", "!=", ">", ">=", "<", "<=")
 _TAG_OPS = (*_STRING_OPS, "IS NULL", "IS NOT NULL")
 _VISIBLE = model_versions.c.current_stage != STAGE_DELETED_INTERNAL
-# Registered models with this tag set to 'true' are prompts: search_registered_models never
-# returns them, and a filter on the tag (MLflow's client always adds one) is dropped.
+# Registered models (and their versions) with this tag set to 'true' are prompts (MLflow's prompt
+# registry). As in MLflow, the searches return prompts only when the filter asks for them
+# (``tags.`mlflow.prompt.is_prompt` = 'true'``, as mlflow.genai.search_prompts does) and
+# ordinary models otherwise; the comparison on the tag itself is then dropped.
 PROMPT_TAG = "mlflow.prompt.is_prompt"
+
+
+def _querying_prompts(node: Any) -> bool:
+    """MLflow's ``_is_querying_prompt``: the first comparison on the prompt tag decides."""
+    for comp in comparisons(node):
+        if comp.identifier.entity == "tag" and comp.identifier.key == PROMPT_TAG:
+            value = str(comp.value).lower()
+            return (comp.operator == "=" and value == "true") or (
+                comp.operator == "!=" and value == "false"
+            )
+    return False
 
 
 def _now_ms() -> int:
@@ -445,7 +458,8 @@ class SqlRegistryStore(AbstractRegistryStore):
         offset = decode_page_token(page_token)
         node = parse_registered_model_filter(filter_string)
         ordering = self._model_order(parse_registered_model_order_by(order_by))
-        stmt = select(registered_models).where(~self._is_prompt())
+        is_prompt = self._is_prompt(registered_model_tags, [registered_models])
+        stmt = select(registered_models).where(is_prompt if _querying_prompts(node) else ~is_prompt)
         if node is not None:
             stmt = stmt.where(self._search._compile(node, self._model_comparison))
         return self._read_page(stmt.order_by(*ordering), offset, max_results, self._models)
@@ -468,7 +482,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         entity, key, operator = comp.identifier.entity, comp.identifier.key, comp.operator
         what = f"{entity} '{key}'"
         if entity == "tag" and key == PROMPT_TAG:
-            return true()  # prompts are never listed here; MLflow's client always asks so
+            return true()  # decided by _querying_prompts
         if entity == "tag":
             return self._tag_exists(
                 registered_model_tags,
@@ -506,15 +520,17 @@ class SqlRegistryStore(AbstractRegistryStore):
         return not_(found) if comp.operator == "IS NULL" else found
 
     @staticmethod
-    def _is_prompt() -> Any:
+    def _is_prompt(tags: Any, owners: list[Any]) -> Any:
+        """Whether the row of ``owners[0]`` carries the prompt tag in ``tags`` (registered model
+        tags, or model version tags)."""
+        owner = owners[0]
+        links = [tags.c.name == owner.c.name]
+        if tags is model_version_tags:
+            links.append(tags.c.version == owner.c.version)
         return (
             select(literal(1))
-            .where(
-                registered_model_tags.c.name == registered_models.c.name,
-                registered_model_tags.c.key == PROMPT_TAG,
-                registered_model_tags.c.value == "true",
-            )
-            .correlate(registered_models)
+            .where(*links, tags.c.key == PROMPT_TAG, tags.c.value == "true")
+            .correlate(owner)
             .exists()
         )
 
@@ -786,7 +802,10 @@ class SqlRegistryStore(AbstractRegistryStore):
         offset = decode_page_token(page_token)
         node = parse_model_version_filter(filter_string)
         ordering = self._version_order(parse_model_version_order_by(order_by))
-        stmt = select(model_versions).where(_VISIBLE)
+        is_prompt = self._is_prompt(model_version_tags, [model_versions])
+        stmt = select(model_versions).where(
+            _VISIBLE, is_prompt if _querying_prompts(node) else ~is_prompt
+        )
         if node is not None:
             stmt = stmt.where(self._search._compile(node, self._version_comparison))
         return self._read_page(stmt.order_by(*ordering), offset, max_results, self._versions)
@@ -924,10 +943,21 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         validate_model_name(name)
-        validate_alias(alias)
+        validate_alias(alias, reading=True)
 
         def work(conn: Connection) -> ModelVersion:
             self._model_row(conn, name)
+            if alias.lower() == "latest":  # MLflow: the highest live version
+                highest = conn.execute(
+                    select(func.max(model_versions.c.version)).where(
+                        model_versions.c.name == name, _VISIBLE
+                    )
+                ).scalar()
+                if highest is None:
+                    raise TracklineException(
+                        f"Latest version not found for model {name}.", RESOURCE_DOES_NOT_EXIST
+                    )
+                return self._versions(conn, [self._version_row(conn, name, highest)])[0]
             version = conn.execute(
                 select(registered_model_aliases.c.version).where(
                     registered_model_aliases.c.name == name,
