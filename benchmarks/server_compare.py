@@ -183,6 +183,11 @@ def server_command(impl: str, venv: Path, uri: str, port: int, workers: str) -> 
     command += ["--host", "127.0.0.1", "--port", str(port)]
     if workers != "default":
         command += ["--workers", workers]
+    if impl == "mlflow":
+        # uvicorn kills a worker that misses its supervisor's 5 s health ping; on a loaded
+        # machine MLflow's workers (slow to import) were killed over and over and the server
+        # never became ready. trackline's CLI passes the same 60 s by itself.
+        command += ["--uvicorn-opts", "--timeout-worker-healthcheck 60"]
     return command
 
 
