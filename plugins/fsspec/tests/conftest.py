@@ -42,6 +42,11 @@ def azure_server(request) -> Iterator[testing.Server]:
 
 
 @pytest.fixture(scope="session")
+def gcs_server(request) -> Iterator[testing.Server]:
+    yield from _start(request, testing.gcs_emulator)
+
+
+@pytest.fixture(scope="session")
 def ftp_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ftp-root")
 

@@ -2,9 +2,9 @@
 
 Every class starts from a fresh root (a new bucket, container or folder) on a server
 started for the session on loopback (see ``conftest.py``): moto's S3 server, Azurite,
-pyftpdlib and an asyncssh SFTP server. No GCS or HDFS server runs here (gcsfs writes
-through gRPC with TLS, which gcp-storage-emulator does not speak; HDFS needs a JVM and a
-name node): ``test_stores.py`` tests what can be tested of those.
+gcp-storage-emulator (GCS's JSON API), pyftpdlib and an asyncssh SFTP server. No HDFS
+server runs here (it needs a JVM and a name node): ``test_stores.py`` tests what can be
+tested of it.
 """
 
 from __future__ import annotations
@@ -76,6 +76,28 @@ class TestAzureBlob(ArtifactRepositoryContract):
         kind = "dfs" if request.param == "abfss" else "blob"
         uri = f"{request.param}://{container}@devstoreaccount1.{kind}.core.windows.net/{ROOT}"
         yield get_artifact_repository(uri)
+
+    @pytest.fixture
+    def repo_factory(self):
+        return get_artifact_repository
+
+
+class TestGcs(ArtifactRepositoryContract):
+    large_file_peak_memory = REMOTE_PEAK_MEMORY
+
+    @pytest.fixture
+    def bucket(self, gcs_server, monkeypatch) -> str:
+        for key, value in gcs_server.env.items():
+            monkeypatch.setenv(key, value)
+        from gcsfs.core import GCSFileSystem
+
+        name = _unique("bucket")
+        GCSFileSystem(token="anon", skip_instance_cache=True).mkdir(name)
+        return name
+
+    @pytest.fixture
+    def repo(self, bucket) -> Iterator[FsspecArtifactRepository]:
+        yield get_artifact_repository(f"gs://{bucket}/{ROOT}")
 
     @pytest.fixture
     def repo_factory(self):

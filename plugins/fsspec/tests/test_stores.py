@@ -1,8 +1,8 @@
 """Scheme registration, URI parsing, settings from the environment, missing extras, masked
 passwords, progress bars and retries: what needs no storage server.
 
-GCS and HDFS have no server here (see test_remote_conformance.py); their URI handling, their
-settings and the errors a user meets are tested here.
+HDFS has no server here (see test_remote_conformance.py); its URI handling, its settings and
+the errors a user meets are tested here.
 """
 
 from __future__ import annotations
@@ -107,6 +107,9 @@ def test_gcs_uri(monkeypatch):
     store = stores.open_gcs("gs://bucket/exp/1")
     assert store.root == "bucket/exp/1"
     assert store.scheme == "gs"
+    # An emulator serves only the JSON API: not the file system that first asks Google's
+    # gRPC control API for the bucket type.
+    assert type(store.fs).__module__ == "gcsfs.core"
 
 
 def test_hdfs_without_a_name_node_is_a_clear_error(monkeypatch):

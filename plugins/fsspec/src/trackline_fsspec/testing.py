@@ -8,6 +8,7 @@ repositories.
 * ``moto_s3()`` — moto's S3 API server (``moto[server]``);
 * ``azurite_blob()`` — Azurite's Blob service (npm ``azurite``; ``AZURITE_BLOB`` names the
   executable, else ``plugins/fsspec/.azurite/node_modules/.bin/azurite-blob``);
+* ``gcs_emulator()`` — gcp-storage-emulator, an in-memory server of GCS's JSON API;
 * ``ftp_server(root)`` — pyftpdlib with a user and password;
 * ``sftp_server(root)`` — an asyncssh SFTP server chrooted to ``root``, with password login
   and a ``known_hosts`` file holding its host key.
@@ -154,6 +155,36 @@ def azurite_blob() -> Iterator[Server]:
                 f"AccountKey={AZURITE_KEY};BlobEndpoint={endpoint};"
             )
             yield Server(endpoint, port, env={"AZURE_STORAGE_CONNECTION_STRING": connection_string})
+
+
+# -- Google Cloud Storage ---------------------------------------------------------------------
+
+
+# The emulator parses request URLs with ``urlparse``, which cuts a path at ``;`` (aiohttp sends
+# ``%3B`` as ``;``): objects with a semicolon in their name would be unreachable. ``urlsplit``
+# keeps the whole path and has the same attributes.
+_GCS_EMULATOR_MAIN = """
+import sys, urllib.parse
+import gcp_storage_emulator.server
+gcp_storage_emulator.server.urlparse = urllib.parse.urlsplit
+from gcp_storage_emulator.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@contextmanager
+def gcs_emulator() -> Iterator[Server]:
+    try:
+        import gcp_storage_emulator  # noqa: F401
+    except ImportError:
+        raise ServerUnavailable(
+            "gcp-storage-emulator is not installed: pip install gcp-storage-emulator"
+        ) from None
+    port = free_port()
+    args = [sys.executable, "-c", _GCS_EMULATOR_MAIN, "start", "--host", "127.0.0.1"]
+    with _process([*args, "--port", str(port), "--in-memory"], port, "gcp-storage-emulator"):
+        endpoint = f"http://127.0.0.1:{port}"
+        yield Server(endpoint, port, env={"STORAGE_EMULATOR_HOST": endpoint})
 
 
 # -- FTP --------------------------------------------------------------------------------------
