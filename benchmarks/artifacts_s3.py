@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 MiB = 1024 * 1024
+TIMEOUT = 600
 
 
 def _timed(action: Callable[[], object]) -> float:
@@ -97,7 +98,15 @@ def _run(args, s3, work: Path, small: Path, large: Path) -> dict[str, dict[str, 
     from trackline.artifacts import get_artifact_repository
 
     bucket = f"bench-{uuid.uuid4().hex[:8]}"
-    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3.endpoint}, use_listings_cache=False)
+    # moto assembles a multipart upload of 1 GiB in one request: give every client the same
+    # generous read timeout (botocore's default, 60 s, is too short on a loaded machine).
+    os.environ["MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT"] = str(TIMEOUT)
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(TIMEOUT)  # the clients of the proxy
+    fs = s3fs.S3FileSystem(
+        client_kwargs={"endpoint_url": s3.endpoint},
+        config_kwargs={"connect_timeout": TIMEOUT, "read_timeout": TIMEOUT},
+        use_listings_cache=False,
+    )
     fs.mkdir(bucket)
     rows: dict[str, dict[str, float]] = {}
 
@@ -145,7 +154,7 @@ def _run(args, s3, work: Path, small: Path, large: Path) -> dict[str, dict[str, 
         f"s3://{bucket}/proxy",
         "--workers",
         "2",
-        env=s3.env,
+        env={**s3.env, "MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT": str(TIMEOUT)},
         timeout=120,
     ) as server:
         rows["proxy"] = _through_server(server.url, small, large, out, "trackline")
