@@ -2,8 +2,9 @@
 
 ``AbstractTrackingStore.get_metric_history_downsampled`` (read every point, reduce in Python)
 is the reference; ``SqlTrackingStore`` overrides it with ``trackline_sql.metric_series``. Each
-way it can take ("columns": values read alone then the kept rows fetched by walking the key;
-"rows": bare tuples) must give the same points, on SQLite, PostgreSQL and MariaDB.
+way it can take ("buckets": per-bucket MIN/MAX in SQL between keys found by walking the primary
+key; "columns": values read alone, then the kept rows fetched by that walk; "rows": bare
+tuples) must give the same points, on SQLite, PostgreSQL and MariaDB.
 """
 
 from __future__ import annotations
