@@ -217,6 +217,8 @@ def test_pyfunc_with_artifacts_and_dataset_scoped_model_metrics(mlflow, client, 
             pip_requirements=["mlflow"],
         )
         mlflow.log_metric("quality", 0.8, dataset=evaluation, model_id=info.model_id)
+        other = mlflow.initialize_logged_model(name="undatasetted")
+        mlflow.log_metric("quality", 0.9, model_id=other.model_id)
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     assert list(loaded.predict(pd.DataFrame({"name": ["Ana"]}))) == ["Hello Ana"]
     metrics = mlflow.get_logged_model(info.model_id).metrics
@@ -232,7 +234,21 @@ def test_pyfunc_with_artifacts_and_dataset_scoped_model_metrics(mlflow, client, 
         order_by=[{"field_name": "metrics.quality", "ascending": False}],
         output_format="list",
     )
-    assert [m.model_id for m in found] == [info.model_id]
+    assert [m.model_id for m in found] == [other.model_id, info.model_id]
+    # datasets= keeps the models with metrics computed on those datasets.
+    on_eval = mlflow.search_logged_models(
+        experiment_ids=[experiment.experiment_id],
+        datasets=[{"dataset_name": "eval_set", "dataset_digest": evaluation.digest}],
+        output_format="list",
+    )
+    assert [m.model_id for m in on_eval] == [info.model_id]
+    scoped = mlflow.search_logged_models(
+        experiment_ids=[experiment.experiment_id],
+        filter_string="metrics.quality > 0.5",
+        datasets=[{"dataset_name": "eval_set", "dataset_digest": evaluation.digest}],
+        output_format="list",
+    )
+    assert [m.model_id for m in scoped] == [info.model_id]
 
 
 def test_prompt_registry_register_load_alias_and_search(mlflow, client, unique):

@@ -58,7 +58,7 @@ from trackline.search import (
     parse_logged_model_filter,
     parse_logged_model_order_by,
 )
-from trackline.search.ast import And, Comparison, Node, Or
+from trackline.search.ast import And, Comparison, Node, Or, comparisons
 from trackline.store.run_names import random_run_name
 from trackline.store.tracking import (
     LOGGED_MODELS_MAX_RESULTS_DEFAULT,
@@ -148,6 +148,20 @@ def clean_datasets(datasets: Sequence[Mapping[str, Any]] | None) -> list[tuple[s
             )
         out.append((str(entry["dataset_name"]), entry.get("dataset_digest") or None))
     return out
+
+
+def on_datasets(datasets: list[tuple[str, str | None]]) -> ColumnElement[bool]:
+    """A ``logged_model_metrics`` row computed on one of ``datasets`` (a name, and the digest
+    when one is given)."""
+    m = logged_model_metrics.c
+    return or_(
+        *(
+            and_(m.dataset_name == name, m.dataset_digest == digest)
+            if digest
+            else m.dataset_name == name
+            for name, digest in datasets
+        )
+    )
 
 
 class LoggedModelsMixin:
@@ -624,6 +638,15 @@ class LoggedModelsMixin:
         )
         if where is not None:
             stmt = stmt.where(where)
+        if dataset_scope and not any(c.identifier.entity == "metric" for c in comparisons(node)):
+            # As in MLflow: datasets without a metric filter keep the models that have any
+            # metric computed on one of them.
+            m = logged_model_metrics.c
+            stmt = stmt.where(
+                select(literal(1))
+                .where(m.model_id == logged_models.c.model_id, on_datasets(dataset_scope))
+                .exists()
+            )
         stmt = stmt.order_by(*clauses).limit(max_results + 1).offset(offset)
 
         def work(conn: Connection) -> PagedList[LoggedModel]:
@@ -695,16 +718,7 @@ class _ModelSearch:
         )
         query = select(m.model_id, m.metric_value, rank).where(m.metric_name == key)
         if datasets:
-            query = query.where(
-                or_(
-                    *(
-                        and_(m.dataset_name == name, m.dataset_digest == digest)
-                        if digest
-                        else m.dataset_name == name
-                        for name, digest in datasets
-                    )
-                )
-            )
+            query = query.where(on_datasets(datasets))
         ranked = query.subquery()
         return select(ranked.c.model_id, ranked.c.metric_value).where(ranked.c.rank == 1).subquery()
 
