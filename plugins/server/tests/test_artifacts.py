@@ -59,7 +59,42 @@ def test_multipart_is_not_implemented(client, verb):
 
 
 def test_presigned_is_not_implemented(client):
-    error(client.get("/api/2.0/mlflow-artifacts/presigned/x.bin"), 501, "NOT_IMPLEMENTED")
+    response = client.get("/api/2.0/mlflow-artifacts/presigned/x.bin")
+    error(response, 501, "NOT_IMPLEMENTED")
+    # MLflow's wording: its clients recognise it.
+    assert response.json()["message"].startswith("Multipart download is not supported")
+
+
+def test_a_local_destination_offers_no_presigned_downloads(client):
+    info = ok(client.get("/api/3.0/mlflow/server-info"))
+    assert info["multipart_downloads_enabled"] is False
+    assert info["multipart_uploads_enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("bytes=0-99", (0, 99)),
+        ("bytes=10-", (10, None)),
+        ("bytes=-5", (-5, None)),
+        ("BYTES = 3 - 4", (3, 4)),
+        ("bytes=5-4", None),  # invalid: the whole file
+        ("bytes=0-1,5-6", None),  # several ranges: the whole file
+        ("items=0-1", None),
+    ],
+)
+def test_parse_range(header, expected):
+    from trackline_server.artifacts import parse_range
+
+    assert parse_range(header) == expected
+
+
+def test_a_zero_suffix_range_can_never_be_satisfied():
+    from trackline_server.artifacts import parse_range
+
+    first, last = parse_range("bytes=-0")
+    assert first >= 2**62 and last is None
 
 
 # -- traversal ---------------------------------------------------------------------------------
