@@ -317,3 +317,33 @@ def test_prompt_versions_need_an_mlflow_placeholder_source(docs_server, client, 
         timeout=30,
     )
     assert accepted.status_code == 200 and accepted.json()["model_version"]["version"] == "2"
+
+
+def test_registry_and_logged_model_edge_answers_match_mlflow(docs_server, mlflow, client, unique):
+    api = f"{docs_server.url}/api/2.0/mlflow"
+    name = unique("edges")
+    client.create_registered_model(name)
+    client.create_model_version(name, "s3://bucket/model")
+    # A version number no version can have is not found (404), not invalid.
+    for version in ("0", "-1"):
+        with pytest.raises(MlflowException) as excinfo:
+            client.get_model_version(name, version)
+        assert excinfo.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    # archive_existing_versions is optional over REST (false when absent).
+    moved = requests.post(
+        f"{api}/model-versions/transition-stage",
+        json={"name": name, "version": "1", "stage": "Staging"},
+        timeout=30,
+    )
+    assert moved.status_code == 200 and moved.json()["model_version"]["current_stage"] == "Staging"
+
+    experiment = mlflow.set_experiment(unique("edges"))
+    with pytest.raises(MlflowException) as excinfo:
+        client.create_logged_model(experiment.experiment_id, name="a/b")
+    assert excinfo.value.error_code == "INVALID_PARAMETER_VALUE"
+    model = client.create_logged_model(experiment.experiment_id, name="fine")
+    client.delete_logged_model(model.model_id)
+    client.delete_logged_model(model.model_id)  # deleting twice is not an error
+    with pytest.raises(MlflowException) as excinfo:
+        client.get_logged_model(model.model_id)
+    assert excinfo.value.error_code == "RESOURCE_DOES_NOT_EXIST"

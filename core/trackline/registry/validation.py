@@ -11,7 +11,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 
-from trackline.exceptions import TracklineException
+from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 from trackline.registry.entities import (
     ACTIVE_STAGES,
     ALL_STAGES,
@@ -59,16 +59,24 @@ def validate_model_name(name: object, what: str = "Registered model name") -> st
     return name
 
 
-def validate_version(version: object) -> int:
-    """A model version number: a positive integer, given as int or numeric string."""
+def validate_version(version: object, *, name: str | None = None) -> int:
+    """A model version number, given as int or numeric string.
+
+    A non-integer is invalid (400). With ``name``, an integer no version can have (0,
+    negative, beyond 32 bits) is reported as that version not being found (404), as MLflow does.
+    """
     if isinstance(version, bool):
         number = None
     elif isinstance(version, int):
         number = version
-    elif isinstance(version, str) and version.strip().isdigit():
+    elif isinstance(version, str) and re.fullmatch(r"-?\d+", version.strip()):
         number = int(version.strip())
     else:
         number = None
+    if number is not None and name is not None and not 1 <= number < 2**31:
+        raise TracklineException(
+            f"Model Version (name={name}, version={version}) not found", RESOURCE_DOES_NOT_EXIST
+        )
     if number is None or number < 1 or number >= 2**31:
         raise _invalid(
             f"Invalid model version {version!r}: a version is a positive integer such as 1 or '1'."

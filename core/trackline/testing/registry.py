@@ -60,7 +60,9 @@ INVALID_ALIASES = {
     "empty": "",
     "too-long": "a" * 256,
 }
-INVALID_VERSIONS = {"word": "abc", "zero": "0", "negative": "-1", "float": "1.5", "empty": ""}
+INVALID_VERSIONS = {"word": "abc", "float": "1.5", "empty": ""}
+# Integers no version can have are not found (404) rather than invalid, as in MLflow.
+IMPOSSIBLE_VERSIONS = {"zero": "0", "negative": "-1"}
 RUN_ID = "0123456789abcdef0123456789abcdef"
 
 
@@ -262,6 +264,15 @@ class RegistryStoreContract:
         check = Expectations()
         for label, version in INVALID_VERSIONS.items():
             with check.case(label), raises_code(INVALID_PARAMETER_VALUE):
+                registry_store.get_model_version(name, version)
+        check.verify()
+
+    def test_impossible_versions_are_not_found(self, registry_store) -> None:
+        name = self.new_model(registry_store)
+        self.new_versions(registry_store, name, 1)
+        check = Expectations()
+        for label, version in IMPOSSIBLE_VERSIONS.items():
+            with check.case(label), raises_code(RESOURCE_DOES_NOT_EXIST):
                 registry_store.get_model_version(name, version)
         check.verify()
 

@@ -60,10 +60,6 @@ class TestRestRegistryOnMlflowServer(RegistryStoreContract):
         RegistryStoreContract.test_create_version_invalid_input,
         "a malformed run_id is accepted",
     )
-    test_invalid_versions_rejected = _differs(
-        RegistryStoreContract.test_invalid_versions_rejected,
-        "versions 0 and -1 answer RESOURCE_DOES_NOT_EXIST, not INVALID_PARAMETER_VALUE",
-    )
     test_invalid_stage_rejected = _differs(
         RegistryStoreContract.test_invalid_stage_rejected,
         "archive_existing_versions towards Archived answers INTERNAL_ERROR (HTTP 500)",

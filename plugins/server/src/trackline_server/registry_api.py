@@ -308,7 +308,7 @@ def update_model_version(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 def transition_model_version_stage(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     version = registry_store(ctx).transition_model_version_stage(
-        req["name"], req["version"], req["stage"], req["archive_existing_versions"]
+        req["name"], req["version"], req["stage"], req.get("archive_existing_versions", False)
     )
     return {"model_version": version.to_dict()}
 
@@ -507,7 +507,7 @@ ROUTES: tuple[Route, ...] = (
             NAME,
             VERSION,
             F("stage", required=True),
-            F("archive_existing_versions", "bool", required=True),
+            F("archive_existing_versions", "bool"),
         ),
         MV,
     ),

@@ -150,6 +150,10 @@ def clean_datasets(datasets: Sequence[Mapping[str, Any]] | None) -> list[tuple[s
     return out
 
 
+# MLflow's _validate_logged_model_name: the name becomes a path segment and a models:/ URI.
+_BAD_MODEL_NAME_CHARACTERS = ("/", ":", ".", "%", '"', "'")
+
+
 def on_datasets(datasets: list[tuple[str, str | None]]) -> ColumnElement[bool]:
     """A ``logged_model_metrics`` row computed on one of ``datasets`` (a name, and the digest
     when one is given)."""
@@ -193,6 +197,11 @@ class LoggedModelsMixin:
             raise _invalid(
                 f"Invalid logged model name {name!r}: it must be a string of at most "
                 f"{MAX_MODEL_NAME_LENGTH} characters."
+            )
+        if any(c in name for c in _BAD_MODEL_NAME_CHARACTERS):
+            raise _invalid(
+                f"Invalid model name ({name!r}) provided. Model name must be a non-empty string "
+                f"and cannot contain the following characters: {_BAD_MODEL_NAME_CHARACTERS}"
             )
         if model_type is not None and (
             not isinstance(model_type, str) or len(model_type) > MAX_MODEL_TYPE_LENGTH
@@ -282,7 +291,7 @@ class LoggedModelsMixin:
 
     def delete_logged_model(self, model_id: str) -> None:
         def work(conn: Connection) -> None:
-            self._model_row(conn, model_id)
+            self._model_row(conn, model_id, allow_deleted=True)  # deleting twice is fine
             conn.execute(
                 update(logged_models)
                 .where(logged_models.c.model_id == model_id)

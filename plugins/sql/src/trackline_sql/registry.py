@@ -690,7 +690,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         self, name: str, version: str | int, description: str | None
     ) -> ModelVersion:
         validate_model_name(name)
-        number = validate_version(version)
+        number = validate_version(version, name=name)
 
         def work(conn: Connection) -> ModelVersion:
             self._version_row(conn, name, number)
@@ -711,7 +711,7 @@ class SqlRegistryStore(AbstractRegistryStore):
         self, name: str, version: str | int, stage: str, archive_existing_versions: bool
     ) -> ModelVersion:
         validate_model_name(name)
-        number = validate_version(version)
+        number = validate_version(version, name=name)
         stage = canonical_stage(stage)
         validate_archive_flag(stage, archive_existing_versions)
 
@@ -740,7 +740,7 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     def delete_model_version(self, name: str, version: str | int) -> None:
         validate_model_name(name)
-        number = validate_version(version)
+        number = validate_version(version, name=name)
 
         def work(conn: Connection) -> None:
             self._version_row(conn, name, number)
@@ -776,14 +776,14 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:
         validate_model_name(name)
-        number = validate_version(version)
+        number = validate_version(version, name=name)
         return self._read(
             lambda conn: self._versions(conn, [self._version_row(conn, name, number)])[0]
         )
 
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         validate_model_name(name)
-        number = validate_version(version)
+        number = validate_version(version, name=name)
 
         def work(conn: Connection) -> str:
             row = self._version_row(conn, name, number)
@@ -867,7 +867,7 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     def set_model_version_tag(self, name: str, version: str | int, tag: ModelVersionTag) -> None:
         validate_model_name(name)
-        number = validate_version(version)
+        number = validate_version(version, name=name)
         tag = validate_model_version_tag(tag)
 
         def work(conn: Connection) -> None:
@@ -889,7 +889,7 @@ class SqlRegistryStore(AbstractRegistryStore):
 
     def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
         validate_model_name(name)
-        number = validate_version(version)
+        number = validate_version(version, name=name)
         validate_tag_key(key, "model version tag")
 
         def work(conn: Connection) -> None:
@@ -909,7 +909,7 @@ class SqlRegistryStore(AbstractRegistryStore):
     def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
         validate_model_name(name)
         validate_alias(alias)
-        number = validate_version(version)
+        number = validate_version(version, name=name)
 
         def work(conn: Connection) -> None:
             self._version_row(conn, name, number)
