@@ -32,7 +32,6 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +39,7 @@ from typing import Any
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem, make_path_posix
+from trackline.concurrency import map_concurrently
 from trackline.entities import FileInfo
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
@@ -131,19 +131,7 @@ class FsspecArtifactRepository(ArtifactRepository):
 
     def _parallel(self, jobs: list[Callable[[], None]]) -> None:
         """Run ``jobs`` on the store's worker count; the first error cancels the rest."""
-        workers = min(self._store.max_workers, len(jobs))
-        if workers <= 1:
-            for job in jobs:
-                job()
-            return
-        with ThreadPoolExecutor(workers, thread_name_prefix="trackline-transfer") as pool:
-            futures = [pool.submit(job) for job in jobs]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
-            for future in futures:
-                if future.done() and not future.cancelled() and future.exception():
-                    raise future.exception()  # type: ignore[misc]
+        map_concurrently(lambda job: job(), jobs, self._store.max_workers, "trackline-transfer")
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -23,11 +23,11 @@ import contextlib
 import os
 import posixpath
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+from trackline.concurrency import map_concurrently
 from trackline.entities import FileInfo
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
 from trackline.store.artifacts import ArtifactRepository, validate_artifact_path
@@ -172,18 +172,8 @@ class HttpArtifactRepository(ArtifactRepository):
     def _each(self, action: Any, items: list[Any]) -> list[Any]:
         """``action`` on every item, ``TRANSFER_WORKERS`` at a time; results in order. The
         first failure cancels what has not started and is raised."""
-        workers = min(TRANSFER_WORKERS, self._http.config.pool_maxsize, len(items))
-        if workers <= 1:
-            return [action(item) for item in items]
-        with ThreadPoolExecutor(workers, thread_name_prefix="trackline-artifacts") as pool:
-            futures = [pool.submit(action, item) for item in items]
-            _, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
-            for future in futures:
-                if future.done() and not future.cancelled() and future.exception():
-                    raise future.exception()  # type: ignore[misc]
-            return [future.result() for future in futures]
+        workers = min(TRANSFER_WORKERS, self._http.config.pool_maxsize)
+        return map_concurrently(action, items, workers, "trackline-artifacts")
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         path = validate_artifact_path(path)

@@ -29,11 +29,12 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
 import requests
+from trackline.concurrency import map_concurrently
 from trackline.exceptions import TracklineException
 from trackline.tracking.uri import env
 
@@ -292,15 +293,12 @@ def download_ranges(
                 first.close()  # its body is the whole file: ranges are fetched instead
             os.ftruncate(fd, size)
             ranges = [(a, min(a + chunk, size) - 1) for a in range(0, size, chunk)]
-            workers = min(DOWNLOAD_WORKERS, len(ranges))
-            with ThreadPoolExecutor(workers, thread_name_prefix="trackline-download") as pool:
-                futures = [pool.submit(_fetch_range, get, fd, a, b, local_path) for a, b in ranges]
-                done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-                for future in pending:
-                    future.cancel()
-                for future in futures:
-                    if future.done() and not future.cancelled() and future.exception():
-                        raise future.exception()  # type: ignore[misc]
+            map_concurrently(
+                lambda span: _fetch_range(get, fd, span[0], span[1], local_path),
+                ranges,
+                DOWNLOAD_WORKERS,
+                "trackline-download",
+            )
         os.close(fd)
         fd = -1
         os.replace(tmp, local_path)
