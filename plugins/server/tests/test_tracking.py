@@ -138,6 +138,12 @@ def test_create_run_without_start_time_stores_zero(client):
     assert run["info"]["start_time"] == 0
 
 
+def test_create_run_without_experiment_goes_to_the_default_experiment(client):
+    run = ok(post(client, "/runs/create", {"run_name": "loose"}))["run"]
+    assert run["info"]["experiment_id"] == "0"
+    assert run["info"]["run_name"] == "loose"
+
+
 def test_create_run_name_tag_mismatch_is_400(client):
     body = {
         "experiment_id": "0",

@@ -157,9 +157,13 @@ def delete_experiment_tag(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 # -- runs ----------------------------------------------------------------------------------------
 
 
+DEFAULT_EXPERIMENT_ID = "0"
+
+
 def create_run(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     run = ctx.store.create_run(
-        experiment_id=req["experiment_id"],
+        # The reference server files a run without an experiment under the default one.
+        experiment_id=req.get("experiment_id") or DEFAULT_EXPERIMENT_ID,
         user_id=req.get("user_id", ""),
         start_time=req.get("start_time", 0),  # the reference server stores 0 when omitted
         tags=_tags(req.get("tags")),
@@ -678,7 +682,7 @@ TRACKING_ROUTES: tuple[Route, ...] = (
         "/runs/create",
         create_run,
         (
-            EXPERIMENT_ID,
+            F("experiment_id", doc="default: the default experiment, 0"),
             F("user_id", doc="deprecated"),
             F("run_name"),
             F("start_time", "int64"),
