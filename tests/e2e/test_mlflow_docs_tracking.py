@@ -484,12 +484,6 @@ def test_http_statuses_of_documented_errors(docs_server, client, unique):
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MLflow answers delete_experiment of an already deleted experiment and "
-    "restore_experiment of an active one with RESOURCE_DOES_NOT_EXIST (HTTP 404); trackline "
-    "accepts both as no-ops (the tracking store, not owned by this sweep)",
-)
 def test_deleting_a_deleted_experiment_is_resource_does_not_exist(client, unique):
     experiment_id = client.create_experiment(unique("twice"))
     with pytest.raises(MlflowException) as excinfo:

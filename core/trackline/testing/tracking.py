@@ -622,6 +622,18 @@ class TrackingStoreContract:
         assert store.get_experiment(exp_id).lifecycle_stage == LifecycleStage.ACTIVE
         self.new_run(store, exp_id)  # usable again
 
+    def test_delete_deleted_or_restore_active_experiment_is_not_found(
+        self, store: AbstractTrackingStore
+    ) -> None:
+        # As the reference: each looks the experiment up among the active (deleted) ones.
+        exp_id = store.create_experiment(unique())
+        with raises_code(RESOURCE_DOES_NOT_EXIST):
+            store.restore_experiment(exp_id)
+        store.delete_experiment(exp_id)
+        with raises_code(RESOURCE_DOES_NOT_EXIST):
+            store.delete_experiment(exp_id)
+        assert store.get_experiment(exp_id).lifecycle_stage == LifecycleStage.DELETED
+
     def test_restore_unknown_experiment(self, store: AbstractTrackingStore) -> None:
         with raises_code(RESOURCE_DOES_NOT_EXIST):
             store.restore_experiment("987654321")

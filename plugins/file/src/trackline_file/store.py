@@ -391,7 +391,9 @@ class FileTrackingStore(AbstractTrackingStore):
         with self._lock:
             directory, deleted = self._find_experiment_dir(experiment_id)
             if deleted:
-                return
+                raise TracklineException(
+                    f"Experiment {experiment_id} is already deleted.", RESOURCE_DOES_NOT_EXIST
+                )
             self._touch_experiment(directory, lifecycle_stage=LifecycleStage.DELETED)
             (self.root / TRASH).mkdir(exist_ok=True)
             os.replace(directory, self.root / TRASH / directory.name)
@@ -401,7 +403,10 @@ class FileTrackingStore(AbstractTrackingStore):
         with self._lock:
             directory, deleted = self._find_experiment_dir(experiment_id)
             if not deleted:
-                return
+                raise TracklineException(
+                    f"Experiment {experiment_id} is not deleted: there is nothing to restore.",
+                    RESOURCE_DOES_NOT_EXIST,
+                )
             if (self.root / directory.name).exists():
                 raise TracklineException(
                     f"Cannot restore experiment {experiment_id}: an active experiment folder "

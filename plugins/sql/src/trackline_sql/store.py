@@ -159,6 +159,11 @@ def _resolve_artifact_root(default_artifact_root: str | None) -> str:
     return root.rstrip("/") or "/"
 
 
+def _not_active(experiment_id: str, state: str) -> TracklineException:
+    # The reference answers both with "no such (active / deleted) experiment".
+    return TracklineException(f"Experiment {experiment_id} {state}.", RESOURCE_DOES_NOT_EXIST)
+
+
 class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingStore):
     """Tracking store on a SQL database; see the package README for URIs and settings."""
 
@@ -408,7 +413,7 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         def work(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id)
             if row.lifecycle_stage == LifecycleStage.DELETED:
-                return  # deleting again must not move the time restore_experiment relies on
+                raise _not_active(experiment_id, "is already deleted")
             now = _now_ms()
             conn.execute(
                 update(experiments)
@@ -432,7 +437,7 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         def work(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id)
             if row.lifecycle_stage == LifecycleStage.ACTIVE:
-                return
+                raise _not_active(experiment_id, "is not deleted: there is nothing to restore")
             conn.execute(
                 update(experiments)
                 .where(experiments.c.experiment_id == row.experiment_id)
