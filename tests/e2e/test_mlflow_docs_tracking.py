@@ -495,12 +495,6 @@ def test_deleting_a_deleted_experiment_is_resource_does_not_exist(client, unique
     assert _code(excinfo) == "RESOURCE_DOES_NOT_EXIST"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MLflow rejects a non-integer experiment id in search_runs with "
-    "INVALID_PARAMETER_VALUE ('Experiment ID must be a valid integer'); trackline returns no runs "
-    "(server api.py / SQL search, not owned by this sweep)",
-)
 def test_search_runs_with_a_non_numeric_experiment_id_is_invalid(client):
     with pytest.raises(MlflowException) as excinfo:
         client.search_runs(["not-a-number"])

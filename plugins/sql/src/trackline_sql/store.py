@@ -713,6 +713,11 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         joins, ordering = self._search.run_order_by(parse_run_order_by(order_by))
         if isinstance(experiment_ids, str):
             experiment_ids = [experiment_ids]
+        for experiment_id in experiment_ids:
+            if isinstance(experiment_id, str) and not experiment_id.strip().isdigit():
+                raise TracklineException.invalid_parameter_value(
+                    f"Invalid experiment ID {experiment_id!r}: experiment IDs are integers."
+                )
         int_ids = [i for i in (_experiment_int_id(e) for e in experiment_ids) if i is not None]
         if not int_ids:
             return PagedList([], None)
