@@ -54,7 +54,7 @@ def server_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--registry-store-uri",
             envvar=_env("REGISTRY_STORE_URI"),
-            help="Model registry store URI (accepted; the registry is not served yet).",
+            help="Model registry store URI (default: the backend store URI).",
         ),
         click.option(
             "--default-artifact-root",
