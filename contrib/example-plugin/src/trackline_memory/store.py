@@ -324,6 +324,8 @@ class MemoryTrackingStore(AbstractTrackingStore):
     def delete_experiment(self, experiment_id: str) -> None:
         with self._data.lock:
             record = self._experiment(experiment_id)
+            if record.lifecycle_stage == LifecycleStage.DELETED:
+                raise _not_found(f"Experiment {experiment_id} is already deleted.")
             now = _now_ms()
             record.lifecycle_stage = LifecycleStage.DELETED
             record.last_update_time = now
@@ -335,6 +337,8 @@ class MemoryTrackingStore(AbstractTrackingStore):
     def restore_experiment(self, experiment_id: str) -> None:
         with self._data.lock:
             record = self._experiment(experiment_id)
+            if record.lifecycle_stage == LifecycleStage.ACTIVE:
+                raise _not_found(f"Experiment {experiment_id} is not deleted: nothing to restore.")
             record.lifecycle_stage = LifecycleStage.ACTIVE
             record.last_update_time = _now_ms()
             for run in self._runs_of(record.experiment_id):
