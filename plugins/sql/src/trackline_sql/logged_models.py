@@ -81,12 +81,11 @@ from trackline_sql.models import (
     logged_model_tags,
     logged_models,
 )
+from trackline_sql.statements import MODEL_LINK, RUN_LINK
 
 if TYPE_CHECKING:
     from trackline_sql.search import SearchCompiler
 
-MODEL_LINK = "MODEL"  # source/destination type of a logged model in ``inputs``
-RUN_LINK = "RUN"
 MAX_MODEL_NAME_LENGTH = 500
 MAX_MODEL_TYPE_LENGTH = 500
 IN_CHUNK = 500
@@ -515,38 +514,6 @@ class LoggedModelsMixin:
             )
         elif found.step != step:
             conn.execute(update(inputs).where(*where).values(step=step))
-
-    def _load_model_links(
-        self,
-        conn: Connection,
-        run_ids: Sequence[str],
-        outputs_out: dict[str, list[LoggedModelOutput]],
-        inputs_out: dict[str, list[LoggedModelInput]],
-    ) -> None:
-        """Fill the model outputs and model inputs of these runs (one query for both)."""
-        c = inputs.c
-        for source_type, source_id, destination_id, step in conn.execute(
-            select(c.source_type, c.source_id, c.destination_id, c.step)
-            .where(
-                or_(
-                    and_(
-                        c.source_type == RUN_LINK,
-                        c.destination_type == MODEL_LINK,
-                        c.source_id.in_(run_ids),
-                    ),
-                    and_(
-                        c.source_type == MODEL_LINK,
-                        c.destination_type == RUN_LINK,
-                        c.destination_id.in_(run_ids),
-                    ),
-                )
-            )
-            .order_by(c.step, c.source_id, c.destination_id)
-        ):
-            if source_type == RUN_LINK:
-                outputs_out[source_id].append(LoggedModelOutput(destination_id, step))
-            else:
-                inputs_out[destination_id].append(LoggedModelInput(source_id))
 
     # -- loading -----------------------------------------------------------------------------
 

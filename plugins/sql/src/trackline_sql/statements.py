@@ -11,14 +11,16 @@ and result processing would cost more than the database does.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Connection,
     Dialect,
+    String,
     and_,
+    any_,
     bindparam,
     delete,
     false,
@@ -113,30 +115,90 @@ DATASET_INPUTS_OF_RUNS = (
 )
 
 
-@functools.lru_cache(maxsize=32)
-def run_data_sql(dialect: Dialect, count: int) -> tuple[str, str, str, str]:
-    """Driver SQL loading the params, tags, latest metrics and dataset inputs of ``count``
-    runs (the last in ``DATASET_INPUTS_OF_RUNS``'s columns).
+def _run_ids_filter(column: Any, dialect: Dialect, count: int) -> Any:
+    """``column`` among a page's run ids, in the form that suits the database.
+
+    PostgreSQL takes the page as one array (``= ANY(%s)``): the SQL stays short and the same
+    for every page, so psycopg keeps its parsed form and, after a few calls, a prepared
+    statement; an IN list of hundreds of markers is parsed again on every call (psycopg caches
+    only short queries) and planned again by the server. Elsewhere, one marker per run.
+    """
+    if dialect.name == "postgresql":
+        return column == any_(bindparam("run_ids", type_=postgresql.ARRAY(String)))
+    return column.in_([bindparam(f"run_{i}") for i in range(count)])
+
+
+def run_page_parameters(dialect: Dialect, run_ids: Sequence[str]) -> tuple[Any, ...]:
+    """The driver parameters of the statements of ``run_data_sql`` for these run ids (twice
+    for the model links, which look for the runs on both sides of a link)."""
+    return (list(run_ids),) if dialect.name == "postgresql" else tuple(run_ids)
+
+
+def run_data_sql(dialect: Dialect, count: int) -> tuple[str, str, str, str, str]:
+    """Driver SQL loading the params, tags, latest metrics, dataset inputs (columns of
+    ``DATASET_INPUTS_OF_RUNS``) and logged-model links (columns of ``MODEL_LINKS_OF_RUNS``)
+    of ``count`` runs, each taking ``run_page_parameters``.
 
     A search page loads thousands of these rows: plain tuples from the DBAPI cursor cost a
     fraction of SQLAlchemy's result rows, and a fixed statement per page size is compiled
     once (and stays in the driver's statement cache) instead of re-expanded per call.
     """
+    if dialect.name == "postgresql":
+        count = 0  # one statement for every page size
+    return _run_data_sql(dialect, count)
+
+
+@functools.lru_cache(maxsize=32)
+def _run_data_sql(dialect: Dialect, count: int) -> tuple[str, str, str, str, str]:
     out = []
     for columns in RUN_DATA_COLUMNS.values():
         run_uuid, key = columns[0], columns[1]
-        markers = [bindparam(f"run_{i}") for i in range(count)]
-        stmt = select(*columns).where(run_uuid.in_(markers)).order_by(run_uuid, key)
+        stmt = (
+            select(*columns)
+            .where(_run_ids_filter(run_uuid, dialect, count))
+            .order_by(run_uuid, key)
+        )
         out.append(_run_page_sql(stmt, dialect, count))
-    markers = [bindparam(f"run_{i}") for i in range(count)]
-    datasets_stmt = DATASET_INPUTS_OF_RUNS.where(inputs.c.destination_id.in_(markers))
+    datasets_stmt = DATASET_INPUTS_OF_RUNS.where(
+        _run_ids_filter(inputs.c.destination_id, dialect, count)
+    )
     out.append(_run_page_sql(datasets_stmt, dialect, count))
-    return out[0], out[1], out[2], out[3]
+    out.append(_run_page_sql(_model_links_of_runs(dialect, count), dialect, count, repeats=2))
+    return out[0], out[1], out[2], out[3], out[4]
 
 
-def _run_page_sql(stmt: Any, dialect: Dialect, count: int) -> str:
+# Source and destination types of the links between runs and logged models in ``inputs``.
+RUN_LINK, MODEL_LINK = "RUN", "MODEL"
+
+
+def _model_links_of_runs(dialect: Dialect, count: int) -> Any:
+    """The model outputs (source RUN) and model inputs (destination RUN) of a page of runs:
+    rows of (source_type, source_id, destination_id, step), in the order they are listed."""
+    c = inputs.c
+    outputs = and_(
+        c.source_type == literal_column(f"'{RUN_LINK}'"),
+        c.destination_type == literal_column(f"'{MODEL_LINK}'"),
+        _run_ids_filter(c.source_id, dialect, count),
+    )
+    inputs_ = and_(
+        c.source_type == literal_column(f"'{MODEL_LINK}'"),
+        c.destination_type == literal_column(f"'{RUN_LINK}'"),
+        _run_ids_filter(c.destination_id, dialect, count),
+    )
+    return (
+        select(c.source_type, c.source_id, c.destination_id, c.step)
+        .where(or_(outputs, inputs_))
+        .order_by(c.step, c.source_id, c.destination_id)
+    )
+
+
+def _run_page_sql(stmt: Any, dialect: Dialect, count: int, repeats: int = 1) -> str:
+    """Driver SQL whose parameters are ``run_page_parameters`` given ``repeats`` times."""
     sql, order = positional_sql(stmt, dialect)
-    if order != tuple(f"run_{i}" for i in range(count)):
+    one_page = (
+        ("run_ids",) if dialect.name == "postgresql" else tuple(f"run_{i}" for i in range(count))
+    )
+    if order != one_page * repeats:
         raise AssertionError(f"unexpected parameters {order[:3]}... in {sql}")
     return sql
 
