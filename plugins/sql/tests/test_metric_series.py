@@ -19,7 +19,12 @@ from trackline.entities import Metric
 from trackline.exceptions import TracklineException
 from trackline.metric_downsample import X_AXES
 from trackline.store.tracking import AbstractTrackingStore
-from trackline_sql.metric_series import STRATEGIES, column_thresholds
+from trackline_sql.metric_series import (
+    STRATEGIES,
+    _Reader,
+    column_thresholds,
+    reduce_regular_steps,
+)
 
 MAX_POINTS = (4, 8, 12, 40, 10_000)
 
@@ -158,3 +163,91 @@ def test_relative_thresholds_follow_python_float_comparisons():
     assert (low, high) == (1_002, 1_002)  # 1.5 ms .. 2.5 ms after the first point
     assert column_thresholds("step", 1.5, 3.0, None) == (2, 3)
     assert column_thresholds("wall", -2.5, -0.5, None) == (-2, -1)
+
+
+# -- SQLite's regular-step way: buckets as step ranges, extremes from bare columns ------------
+
+
+def _regular_way(store, run_id: str, max_points: int):
+    """``reduce_regular_steps`` alone: the reduction, or None where it gives up."""
+    with store.engine.connect() as conn:
+        reader = _Reader(conn, store.engine.dialect, {"run_id": run_id, "key": "m"})
+        try:
+            return reduce_regular_steps(reader, max_points)
+        finally:
+            reader.close()
+
+
+# Few distinct values, so that buckets hold ties of their extremes at many positions.
+tie_values = st.sampled_from([0.0, -0.0, 1.0, 1.0, 2.0, -1.0, math.nan, math.inf, -math.inf])
+regular_history = st.tuples(
+    st.integers(-5, 5),  # first step
+    st.integers(1, 3),  # stride
+    st.lists(st.tuples(st.integers(1_000, 1_030), st.one_of(tie_values, values)), min_size=2),
+    st.sampled_from(["regular", "duplicate", "gap", "duplicate and gap", "beyond"]),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=regular_history)
+def test_regular_steps_match_the_default(store, case):
+    """Steps s0, s0 + d, ... (optionally broken: a step twice, a step missing, both, one far
+    beyond): every way matches the default; on SQLite the regular-step way is taken exactly
+    when the steps are regular, and gives up otherwise (a broken count must not pass)."""
+    first, stride, points, shape = case
+    history = [(first + i * stride, t, v) for i, (t, v) in enumerate(points[:150])]
+    if shape in ("duplicate", "duplicate and gap") and len(history) > 3:
+        step, t, v = history[len(history) // 3]
+        history.append((step, t + 40, v))  # the same step again, later
+    if shape in ("gap", "duplicate and gap") and len(history) > 3:
+        del history[2 * len(history) // 3]
+    if shape == "beyond":
+        history.append((history[-1][0] + 10 * stride + 1, 1_001, 5.0))
+    history = _distinct(history)
+    run_id = _new_run(store)
+    _log(store, run_id, history)
+    for max_points in (4, 8, 12, 40):
+        want = _default(store, run_id, "m", "step", max_points, None, None)
+        for strategy in (None, *STRATEGIES):
+            got = store.get_metric_history_downsampled(
+                run_id, "m", "step", max_points, strategy=strategy
+            )
+            _same(got, want)
+        if store.engine.dialect.name == "sqlite":
+            fast = _regular_way(store, run_id, max_points)
+            if fast is not None:
+                _same(fast, want)
+            if shape == "regular" and len(history) > max_points:
+                assert fast is not None
+            if shape == "beyond" or (shape == "gap" and len(history) > 3):
+                assert fast is None  # the guessed count is wrong: some bucket's count shows it
+
+
+def test_regular_steps_with_ties_nan_and_an_older_point(store):
+    """Ties of a bucket's lowest and highest value at many places (the first one is kept, as
+    by the default), constant stretches, all-NaN buckets, and a point older than the first."""
+    run_id = _new_run(store)
+    n = 6_000
+    history = []
+    for s in range(n):
+        if 1_000 <= s < 1_500:
+            value = math.nan
+        elif 2_000 <= s < 3_000:
+            value = 7.0
+        else:
+            value = float((s * 7) % 5) - 2.0
+        history.append((2 * s, 50_000 + s, value))
+    history[4_321] = (2 * 4_321, 10, 1.5)  # the oldest point, far from the first one
+    _log(store, run_id, history)
+    for max_points in (40, 400, 2_000):
+        want = _default(store, run_id, "m", "step", max_points, None, None)
+        assert want.first_timestamp == 10
+        _same(store.get_metric_history_downsampled(run_id, "m", "step", max_points), want)
+        if store.engine.dialect.name == "sqlite":
+            fast = _regular_way(store, run_id, max_points)
+            assert fast is not None
+            _same(fast, want)
