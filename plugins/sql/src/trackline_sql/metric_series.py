@@ -334,21 +334,30 @@ def _edge_row(part: str, condition: Any, order: Any) -> Any:
     return select(*found.c, *(null() for _ in range(4)))
 
 
-# One statement per bucket, three parts told apart by the first column: (0) one scan with its
-# count, how many points are older than the first one, MIN and MAX, and the bare columns of a
-# row holding one of them; (1) the first and (2) the last row, each one index seek.
-_BUCKET_SCAN = union_all(
-    select(
-        literal_column("0").label("part"),
-        *_POINT,
-        func.count(),
-        func.count().filter(_m.timestamp < bindparam("t0", type_=BigInteger)),
-        func.min(_FINITE_VALUE),
-        func.max(_FINITE_VALUE),
-    ).where(_IN_STEPS),
-    _edge_row("1", _m.step >= bindparam("a", type_=BigInteger), _STEP_ORDER),
-    _edge_row("2", _m.step <= bindparam("b", type_=BigInteger), [c.desc() for c in _STEP_ORDER]),
-)
+def _bucket_scan(extremes: tuple[Any, Any]) -> Any:
+    """One statement per bucket, three parts told apart by the first column: (0) one scan with
+    its count, how many points are older than the first one, the two ``extremes`` and the bare
+    columns of a row holding one of them; (1) the first and (2) the last row, index seeks."""
+    return union_all(
+        select(
+            literal_column("0").label("part"),
+            *_POINT,
+            func.count(),
+            func.count().filter(_m.timestamp < bindparam("t0", type_=BigInteger)),
+            *extremes,
+        ).where(_IN_STEPS),
+        _edge_row("1", _m.step >= bindparam("a", type_=BigInteger), _STEP_ORDER),
+        _edge_row(
+            "2", _m.step <= bindparam("b", type_=BigInteger), [c.desc() for c in _STEP_ORDER]
+        ),
+    )
+
+
+# SQLite takes the bare columns from the last MIN/MAX aggregate's row (not documented, so
+# only the speed depends on it): in a falling stretch the first row holds the maximum and the
+# bare columns should give the minimum, in a rising one the other way round.
+_LOW, _HIGH = func.min(_FINITE_VALUE), func.max(_FINITE_VALUE)
+_BUCKET_SCAN = {False: _bucket_scan((_LOW, _HIGH)), True: _bucket_scan((_HIGH, _LOW))}
 _HOLDER = (
     select(*_POINT)
     .where(_IN_STEPS, _m.is_nan == false(), _m.value == bindparam("held"))
@@ -387,7 +396,8 @@ def reduce_regular_steps(reader: _Reader, max_points: int) -> DownsampledHistory
     extreme of its MIN or MAX aggregate (documented), the first such row in scan order, here
     the primary key's (SQLite's ``minmaxStep`` replaces the best only on a strict improvement:
     the default's "first of equal extremes"; the tests check it on ties). The other extreme's
-    first row is the bucket's first row when that holds it, else one partial scan for it.
+    first row is the bucket's first row when that holds it, else one partial scan for it; the
+    order of the aggregates follows the last bucket's trend so that this is rarely needed.
     """
     head = reader.rows(_FIRST_ROWS, limit=2, offset=0)
     if len(head) < 2:
@@ -402,11 +412,14 @@ def reduce_regular_steps(reader: _Reader, max_points: int) -> DownsampledHistory
         return None
     kept: list[Any] = []
     older = 0  # points older than the first row: then its timestamp is not the first one
+    falling = False  # whether the last bucket's first row held its maximum
     for start, end in m4_buckets(count, max_points):
         a = first_step + start * stride
         b = min(first_step + end * stride - 1, last_step)
-        parts = sorted(reader.rows(_BUCKET_SCAN, a=a, b=b, t0=first_timestamp, limit=1, offset=0))
-        (_, *bare, size, older_here, low, high), (_, *first), (_, *last) = parts
+        scan = _BUCKET_SCAN[falling]
+        parts = sorted(reader.rows(scan, a=a, b=b, t0=first_timestamp, limit=1, offset=0))
+        (_, *bare, size, older_here, one, other), (_, *first), (_, *last) = parts
+        low, high = (other, one) if falling else (one, other)
         if size != end - start:
             return None
         older += older_here
@@ -416,7 +429,7 @@ def reduce_regular_steps(reader: _Reader, max_points: int) -> DownsampledHistory
             bare_row = tuple(bare)
             for held in {low, high}:
                 if not bare_row[3] and bare_row[2] == held:
-                    chosen.add(bare_row)  # holds its own aggregate's extreme, so low == high
+                    chosen.add(bare_row)  # its aggregate's first holder; held, or low == high
                 elif not first_row[3] and first_row[2] == held:
                     chosen.add(first_row)
                 else:
@@ -424,6 +437,7 @@ def reduce_regular_steps(reader: _Reader, max_points: int) -> DownsampledHistory
                         map(tuple, reader.rows(_HOLDER, a=a, b=b, held=held, limit=1, offset=0))
                     )
         kept.extend(sorted(chosen, key=lambda r: (r[0], r[1], r[2], bool(r[3]))))
+        falling = low != high and not first_row[3] and first_row[2] == high
     if older:
         first_timestamp = reader.rows(_MIN_TIMESTAMP)[0][0]
     steps, timestamps, values = _columns(kept)
