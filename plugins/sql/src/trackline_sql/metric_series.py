@@ -25,12 +25,13 @@ point). This computes the same result, point for point, in one of three ways:
 
 On 10^6 points (step axis, a VM loaded by other jobs, same-run ratios against the default):
 SQLite buckets 4.0-4.2x faster, columns 2.4-2.9x; PostgreSQL columns 1.7-2.3x, buckets 1.1x.
-On regular steps, SQLite's one-statement buckets are 1.9-2.0x faster again than the key walk
-(same run, 10^6 points, 2,500-point budget). Bare-column MIN/MAX need SQLite: elsewhere the
-buckets way always walks the key. Numbering the points in SQL (``ROW_NUMBER``) and finding the extremes with grouped or windowed
-aggregates was measured too, on 10^6 points, and lost everywhere: SQLite materialises a
-window's rows (9.5 s), PostgreSQL sorts all points by bucket or by rank (5.6 s, against 2.7 s
-for the column read), MariaDB re-evaluates each CTE where it is used (40 s; windows
+On regular steps, SQLite's one-statement buckets are 2.06-2.16x faster again than the key
+walk (same run, 10^6 points, 2,500-point budget, load 1.4-2.0). Bare-column MIN/MAX need
+SQLite: elsewhere the buckets way always walks the key. Numbering the points in SQL
+(``ROW_NUMBER``) and finding the extremes with grouped or windowed aggregates was measured
+too, on 10^6 points, and lost everywhere: SQLite materialises a window's rows (9.5 s),
+PostgreSQL sorts all points by bucket or by rank (5.6 s, against 2.7 s for the column read),
+MariaDB re-evaluates each CTE where it is used (40 s; windows
 partitioned by bucket did not finish in 5 minutes).
 
 A zoomed range ([x_min, x_max]) is located first with one aggregate (how many points lie
