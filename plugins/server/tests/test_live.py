@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import statistics
 import time
@@ -114,6 +115,25 @@ def test_several_workers(server_factory):
                 server.url + API + "/experiments/create", json=body, headers={"Connection": "close"}
             )
             assert r.status_code == 200, r.text
+
+
+def _maps_sqlalchemy(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as maps:
+        return "/sqlalchemy/" in maps.read()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/<pid>/maps")
+def test_several_workers_leave_the_database_libraries_out_of_the_supervisor(server_factory):
+    """The schema is prepared in a forked child: the supervisor stays small (issue 3's idle
+    memory), while each worker has the store loaded."""
+    psutil = pytest.importorskip("psutil")
+    server = server_factory("--workers", "2")
+    assert requests.get(server.url + API + "/experiments/search?max_results=1").status_code == 200
+    supervisor = psutil.Process(server.process.pid)
+    workers = [p for p in supervisor.children() if "spawn_main" in " ".join(p.cmdline())]
+    assert len(workers) == 2
+    assert all(_maps_sqlalchemy(p.pid) for p in workers)
+    assert not _maps_sqlalchemy(supervisor.pid)
 
 
 def test_static_prefix_and_modes_live(server_factory):

@@ -224,7 +224,23 @@ def build_config(
 
 
 def _prepare_store(config: ServerConfig) -> None:
-    """Create or check the schema once, before several workers would race to do it."""
+    """Create or check the schema once, before several workers would race to do it.
+
+    Done in a forked child where the platform can fork: the database libraries it imports
+    (SQLAlchemy, the driver: ~35 MB) would otherwise stay in this supervisor process for the
+    server's whole life. An error in the child is raised here, unchanged.
+    """
+    if not hasattr(os, "fork"):
+        _open_and_close_store(config)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        pool.submit(_open_and_close_store, config).result()
+
+
+def _open_and_close_store(config: ServerConfig) -> None:
     from trackline_server.app import _default_store_factory
 
     _default_store_factory(config)().close()
