@@ -119,9 +119,9 @@ def _run_ids_filter(column: Any, dialect: Dialect, count: int) -> Any:
     """``column`` among a page's run ids, in the form that suits the database.
 
     PostgreSQL takes the page as one array (``= ANY(%s)``): the SQL stays short and the same
-    for every page, so psycopg keeps its parsed form and, after a few calls, a prepared
-    statement; an IN list of hundreds of markers is parsed again on every call (psycopg caches
-    only short queries) and planned again by the server. Elsewhere, one marker per run.
+    for every page, so psycopg keeps its parsed form, where an IN list of hundreds of markers
+    is parsed again on every call (psycopg caches only short queries). Elsewhere, one marker
+    per run.
     """
     if dialect.name == "postgresql":
         return column == any_(bindparam("run_ids", type_=postgresql.ARRAY(String)))
@@ -136,7 +136,7 @@ def run_page_parameters(dialect: Dialect, run_ids: Sequence[str]) -> tuple[Any, 
 
 def run_data_sql(dialect: Dialect, count: int) -> tuple[str, str, str, str, str]:
     """Driver SQL loading the params, tags, latest metrics, dataset inputs (columns of
-    ``DATASET_INPUTS_OF_RUNS``) and logged-model links (columns of ``MODEL_LINKS_OF_RUNS``)
+    ``DATASET_INPUTS_OF_RUNS``) and logged-model links (columns of ``_model_links_of_runs``)
     of ``count`` runs, each taking ``run_page_parameters``.
 
     A search page loads thousands of these rows: plain tuples from the DBAPI cursor cost a
