@@ -228,6 +228,12 @@ FULL_DISK = """
     except TracklineException as exc:
         print("ERROR", exc.message)
     print("PENDING", queue.pending)
+    # As trackline's atexit hook does for the loggers it creates: stop the worker between
+    # two journal attempts, not in the middle of one when the interpreter exits.
+    try:
+        queue.close(timeout=5)
+    except TracklineException:
+        pass
 """
 
 

@@ -150,6 +150,8 @@ def test_set_and_delete_alias_and_edit_description(ui, ui_server, registry):
 def test_version_page_stage_tags_and_download(ui, ui_server, registry):
     page = ui.open("/models/fraud-detector/versions/2")
     page.wait_for_selector("h1:has-text('version 2')")
+    # The source run shows its id until its name arrives (a second request).
+    page.wait_for_selector(".overview a.run-link:has-text('resnet')")
     overview = page.locator(".overview").inner_text()
     assert "READY" in overview and "resnet" in overview
 
