@@ -245,6 +245,32 @@ class DatasetInput:
 
 
 @dataclass(frozen=True)
+class DatasetSummary:
+    """A dataset the runs of an experiment used, and in which context (the ``mlflow.data.context``
+    input tag): a row of MLflow's ``SearchDatasets`` answer, which fills the UI's dataset
+    filter."""
+
+    experiment_id: str
+    name: str
+    digest: str
+    context: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _drop_none(
+            {
+                "experiment_id": self.experiment_id,
+                "name": self.name,
+                "digest": self.digest,
+                "context": self.context,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DatasetSummary:
+        return cls(str(d["experiment_id"]), d["name"], d["digest"], d.get("context"))
+
+
+@dataclass(frozen=True)
 class LoggedModelInput:
     """A logged model a run used as input (``RunInputs.model_inputs``)."""
 
@@ -669,6 +695,7 @@ def metric_sort_key(m: Metric) -> tuple[int, int, float]:
 __all__: Sequence[str] = [
     "Dataset",
     "DatasetInput",
+    "DatasetSummary",
     "Experiment",
     "ExperimentTag",
     "FileInfo",

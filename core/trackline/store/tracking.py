@@ -12,7 +12,7 @@ Contract (the conformance kit in ``trackline.testing`` checks every line of it):
 * A write either happens whole or not at all: ``log_batch`` with one bad element stores nothing.
 * Writes to a deleted run, or creating a run in a deleted experiment, fail with
   INVALID_PARAMETER_VALUE.
-* Unknown ids fail with RESOURCE_DOES_NOT_EXIST.
+* Unknown ids fail with RESOURCE_DOES_NOT_EXIST (``get_metric_history`` may answer no points).
 * Search filters and order_by clauses are parsed with ``trackline.search`` and must be
   evaluated by the backend (SQL, remote server…), never by loading everything into Python
   when the backend can do better.
@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from trackline.entities import (
     DatasetInput,
+    DatasetSummary,
     Experiment,
     LoggedModel,
     LoggedModelInput,
@@ -48,6 +49,9 @@ from trackline.metric_downsample import (
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_THRESHOLD = 50000
+# SearchDatasets: experiments per request and summaries per answer, as MLflow.
+SEARCH_DATASETS_MAX_EXPERIMENTS = 20
+SEARCH_DATASETS_MAX_RESULTS = 1000
 # search_logged_models: the protocol's default page size, and the largest page.
 LOGGED_MODELS_MAX_RESULTS_DEFAULT = 50
 LOGGED_MODELS_MAX_RESULTS_THRESHOLD = 50000
@@ -175,6 +179,39 @@ class AbstractTrackingStore(ABC):
     ) -> PagedList[Run]:
         """One page of runs; default order ``start_time DESC, run_id ASC``."""
 
+    def search_dataset_summaries(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        """The distinct (experiment, dataset name, digest, context) of the dataset inputs of
+        every run of these experiments, deleted runs included; at most
+        ``SEARCH_DATASETS_MAX_RESULTS``, in no particular order.
+
+        The default walks the runs with ``search_runs``; a store whose backend can answer
+        directly (a SQL ``DISTINCT``) should override it.
+        """
+        from trackline.search.evaluate import DATASET_CONTEXT_TAG
+
+        found: dict[DatasetSummary, None] = {}  # an ordered set
+        for experiment_id in experiment_ids:
+            token = None
+            while True:
+                page = self.search_runs(
+                    [experiment_id], run_view_type=ViewType.ALL, page_token=token
+                )
+                for run in page:
+                    for used in run.inputs.dataset_inputs:
+                        context = next(
+                            (t.value for t in used.tags if t.key == DATASET_CONTEXT_TAG), None
+                        )
+                        summary = DatasetSummary(
+                            experiment_id, used.dataset.name, used.dataset.digest, context
+                        )
+                        found[summary] = None
+                        if len(found) == SEARCH_DATASETS_MAX_RESULTS:
+                            return list(found)
+                token = page.token
+                if not token:
+                    break
+        return list(found)
+
     # -- logging ---------------------------------------------------------------------------
 
     @abstractmethod
@@ -202,7 +239,10 @@ class AbstractTrackingStore(ABC):
 
     @abstractmethod
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
-        """Record dataset inputs; the same dataset (name, digest) is stored once per experiment."""
+        """Record dataset inputs; the same dataset (name, digest) is stored once per experiment.
+
+        ``get_run`` lists a run's inputs in the order they were first logged.
+        """
 
     @abstractmethod
     def get_metric_history(
@@ -212,7 +252,12 @@ class AbstractTrackingStore(ABC):
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> PagedList[Metric]:
-        """Every point of one metric, ordered by step then timestamp; paged if max_results."""
+        """Every point of one metric, ordered by step then timestamp; paged if max_results.
+
+        For a run that does not exist a store either returns no points (as MLflow's SQL store)
+        or fails with RESOURCE_DOES_NOT_EXIST (as MLflow's file store); the conformance kit's
+        ``history_of_unknown_run_is_empty`` says which.
+        """
 
     def get_metric_history_downsampled(
         self,

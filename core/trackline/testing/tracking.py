@@ -45,6 +45,7 @@ import pytest
 from trackline.entities import (
     Dataset,
     DatasetInput,
+    DatasetSummary,
     Experiment,
     InputTag,
     LifecycleStage,
@@ -428,6 +429,11 @@ class TrackingStoreContract:
     Subclasses provide the ``store`` fixture. To skip a test your backend cannot support
     (say so in your README), override it in the subclass with ``pytest.mark.skip``.
     """
+
+    #: What ``get_metric_history`` does for a run id that does not exist. MLflow's own stores
+    #: differ: its SQL store (and so its server over SQL) returns no points, its file store
+    #: fails with RESOURCE_DOES_NOT_EXIST. Set True in a store that follows the SQL store.
+    history_of_unknown_run_is_empty: bool = False
 
     @pytest.fixture
     def store(self) -> Iterator[AbstractTrackingStore]:
@@ -1094,7 +1100,6 @@ class TrackingStoreContract:
         check = Expectations()
         operations = {
             **RUN_WRITES,
-            "get_metric_history": lambda s, r: s.get_metric_history(r, "m"),
             "delete_run": lambda s, r: s.delete_run(r),
             "restore_run": lambda s, r: s.restore_run(r),
         }
@@ -1131,6 +1136,15 @@ class TrackingStoreContract:
         history = store.get_metric_history(run_id, "loss")
         assert [(m.step, m.timestamp, m.value) for m in history] == sorted(points)
         assert all(m.key == "loss" for m in history)
+
+    def test_metric_history_of_unknown_run(self, store: AbstractTrackingStore) -> None:
+        unknown = uuid.uuid4().hex
+        if self.history_of_unknown_run_is_empty:
+            assert list(store.get_metric_history(unknown, "m")) == []
+            assert list(store.get_metric_history(unknown, "m", max_results=5)) == []
+        else:
+            with raises_code(RESOURCE_DOES_NOT_EXIST):
+                store.get_metric_history(unknown, "m")
 
     def test_metric_history_of_missing_key_is_empty(self, store: AbstractTrackingStore) -> None:
         run_id = self.new_run(store).info.run_id
@@ -1531,6 +1545,18 @@ class TrackingStoreContract:
             ("train", "d9"),
         ]
 
+    def test_dataset_inputs_come_back_in_the_order_they_were_logged(
+        self, store: AbstractTrackingStore
+    ) -> None:
+        # MLflow lists a run's inputs as they were logged, not by name; a dataset logged a
+        # second time keeps its first place.
+        run_id = self.new_run(store).info.run_id
+        store.log_inputs(run_id, [dataset_input("zeta", "d1")])
+        store.log_inputs(run_id, [dataset_input("mid", "d2"), dataset_input("alpha", "d3")])
+        store.log_inputs(run_id, [dataset_input("zeta", "d1"), dataset_input("beta", "d4")])
+        logged = store.get_run(run_id).inputs.dataset_inputs
+        assert [d.dataset.name for d in logged] == ["zeta", "mid", "alpha", "beta"]
+
     def test_same_dataset_in_two_runs(self, store: AbstractTrackingStore) -> None:
         exp_id = self.new_experiment(store)
         a, b = (self.new_run(store, exp_id).info.run_id for _ in range(2))
@@ -1539,6 +1565,30 @@ class TrackingStoreContract:
         for run_id in (a, b):
             (logged,) = store.get_run(run_id).inputs.dataset_inputs
             assert logged.dataset.name == "shared"
+
+    def test_search_dataset_summaries(self, store: AbstractTrackingStore) -> None:
+        # One row per (experiment, name, digest, context); deleted runs count; an input
+        # without a context tag is listed with no context.
+        exp, other = self.new_experiment(store), self.new_experiment(store)
+        a, b = (self.new_run(store, exp).info.run_id for _ in range(2))
+        c = self.new_run(store, other).info.run_id
+        store.log_inputs(
+            a, [dataset_input("train", "d1", "training"), dataset_input("eval", "d2", "eval")]
+        )
+        store.log_inputs(b, [dataset_input("train", "d1", "training"), dataset_input("raw", "d3")])
+        store.log_inputs(c, [dataset_input("train", "d1", "training")])
+        store.delete_run(b)
+        expected = {
+            DatasetSummary(exp, "train", "d1", "training"),
+            DatasetSummary(exp, "eval", "d2", "eval"),
+            DatasetSummary(exp, "raw", "d3", None),
+        }
+        found = store.search_dataset_summaries([exp])
+        assert sorted(found, key=repr) == sorted(expected, key=repr)
+        both = store.search_dataset_summaries([exp, other])
+        assert set(both) == expected | {DatasetSummary(other, "train", "d1", "training")}
+        assert len(both) == 4
+        assert store.search_dataset_summaries([]) == []
 
     def test_invalid_dataset_rejected(self, store: AbstractTrackingStore) -> None:
         run_id = self.new_run(store).info.run_id

@@ -26,6 +26,8 @@ def no_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class TestRestTrackingStore(TrackingStoreContract):
+    history_of_unknown_run_is_empty = True  # the server's store is SQL
+
     @pytest.fixture
     def store(self, trackline_server: Server, tmp_path) -> Iterator[RestTrackingStore]:
         reset_sqlite(trackline_server.db_path)

@@ -15,6 +15,8 @@ from trackline_sql.store import SqlTrackingStore
 
 
 class TestSqlTrackingStore(TrackingStoreContract):
+    history_of_unknown_run_is_empty = True  # as MLflow's SQL store
+
     @pytest.fixture
     def store(self, db_uri: str, artifact_root: str) -> Iterator[SqlTrackingStore]:
         s = SqlTrackingStore(db_uri, artifact_root)

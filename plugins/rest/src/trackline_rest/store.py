@@ -17,6 +17,7 @@ from typing import Any
 
 from trackline.entities import (
     DatasetInput,
+    DatasetSummary,
     Experiment,
     Metric,
     PagedList,
@@ -28,13 +29,19 @@ from trackline.entities import (
     ViewType,
 )
 from trackline.exceptions import NOT_IMPLEMENTED, RESOURCE_DOES_NOT_EXIST, TracklineException
-from trackline.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, AbstractTrackingStore
+from trackline.store.tracking import (
+    SEARCH_DATASETS_MAX_EXPERIMENTS,
+    SEARCH_DATASETS_MAX_RESULTS,
+    SEARCH_MAX_RESULTS_DEFAULT,
+    AbstractTrackingStore,
+)
 from trackline.validation import validate_batch
 
 from trackline_rest.http import HttpClient, HttpConfig, raise_for_error, redact
 from trackline_rest.logged_models import RestLoggedModelsMixin
 
 API_PREFIX = "/api/2.0/mlflow"
+AJAX_PREFIX = "/ajax-api/2.0/mlflow"
 # The page size MLflow's client uses to fetch a whole metric history.
 METRIC_HISTORY_PAGE_SIZE = 25000
 
@@ -200,6 +207,22 @@ class RestTrackingStore(RestLoggedModelsMixin, AbstractTrackingStore):
         reply = self._post("/runs/search", body, retry_safe=True)
         runs = [Run.from_dict(r) for r in reply.get("runs", [])]
         return PagedList(runs, reply.get("next_page_token") or None)
+
+    def search_dataset_summaries(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        # Only the UI's ajax prefix serves SearchDatasets (MLflow's proto path lacks its
+        # leading slash), at most 20 experiments per request.
+        found: dict[DatasetSummary, None] = {}
+        ids = [str(e) for e in experiment_ids]
+        for start in range(0, len(ids), SEARCH_DATASETS_MAX_EXPERIMENTS):
+            response = self._http.request(
+                "POST",
+                AJAX_PREFIX + "/experiments/search-datasets",
+                json={"experiment_ids": ids[start : start + SEARCH_DATASETS_MAX_EXPERIMENTS]},
+                retry_safe=True,
+            )
+            for summary in _json(raise_for_error(response)).get("dataset_summaries", []):
+                found[DatasetSummary.from_dict(summary)] = None
+        return list(found)[:SEARCH_DATASETS_MAX_RESULTS]
 
     # -- logging ---------------------------------------------------------------------------
 

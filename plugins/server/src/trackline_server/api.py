@@ -26,6 +26,7 @@ from trackline.entities import (
     RunTag,
 )
 from trackline.exceptions import RESOURCE_DOES_NOT_EXIST, TracklineException
+from trackline.store.tracking import SEARCH_DATASETS_MAX_EXPERIMENTS
 
 from trackline_server import logged_models_api, registry_api, ui_api
 from trackline_server.artifacts import (
@@ -309,6 +310,19 @@ def search_runs(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     )
     runs = [run_to_dict(run) for run in page]
     return omit_empty({"runs": runs, "next_page_token": getattr(page, "token", None)})
+
+
+def search_datasets(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    experiment_ids = req.get("experiment_ids") or []
+    if not experiment_ids:
+        raise _invalid("SearchDatasets request must specify at least one experiment_id.")
+    if len(experiment_ids) > SEARCH_DATASETS_MAX_EXPERIMENTS:
+        raise _invalid(
+            f"SearchDatasets request cannot specify more than {SEARCH_DATASETS_MAX_EXPERIMENTS} "
+            f"experiment_ids. Received {len(experiment_ids)} experiment_ids."
+        )
+    summaries = ctx.store.search_dataset_summaries(experiment_ids)
+    return omit_empty({"dataset_summaries": [s.to_dict() for s in summaries]})
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -758,6 +772,17 @@ TRACKING_ROUTES: tuple[Route, ...] = (
             F("page_token"),
         ),
         (F("runs", "Run", repeated=True), F("next_page_token")),
+    ),
+    Route(
+        "SearchDatasets",
+        ("POST",),
+        "/experiments/search-datasets",
+        search_datasets,
+        (F("experiment_ids", repeated=True, required=True, doc="1 to 20"),),
+        (F("dataset_summaries", "DatasetSummary", repeated=True),),
+        prefixes=AJAX_2,
+        summary="The distinct datasets (name, digest, context) the runs of these experiments "
+        "used; at most 1,000.",
     ),
     # metrics
     Route(

@@ -109,6 +109,7 @@ MESSAGES: dict[str, tuple[Field, ...]] = {
     "RunInputs": (F("dataset_inputs", "DatasetInput", repeated=True),),
     "Run": (F("info", "RunInfo"), F("data", "RunData"), F("inputs", "RunInputs")),
     "FileInfo": (F("path"), F("is_dir", "bool"), F("file_size", "int64")),
+    "DatasetSummary": (F("experiment_id"), F("name"), F("digest"), F("context")),
     "MetricWithRunId": (
         F("key"),
         F("value", "double"),

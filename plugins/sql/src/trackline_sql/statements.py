@@ -111,7 +111,8 @@ DATASET_INPUTS_OF_RUNS = (
         inputs.c.destination_type == literal_column("'RUN'"),
         inputs.c.source_type == literal_column("'DATASET'"),
     )
-    .order_by(inputs.c.destination_id, datasets.c.name, datasets.c.digest)
+    # Input ids are time-ordered (``trackline_sql.ids``): the order the inputs were logged.
+    .order_by(inputs.c.destination_id, inputs.c.input_uuid)
 )
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Connection,
     Row,
+    and_,
     delete,
     insert,
     select,
@@ -31,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from trackline.entities import (
     Dataset,
     DatasetInput,
+    DatasetSummary,
     Experiment,
     InputTag,
     LifecycleStage,
@@ -61,8 +63,13 @@ from trackline.search import (
     parse_run_filter,
     parse_run_order_by,
 )
+from trackline.search.evaluate import DATASET_CONTEXT_TAG
 from trackline.store.run_names import resolve_run_name
-from trackline.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, AbstractTrackingStore
+from trackline.store.tracking import (
+    SEARCH_DATASETS_MAX_RESULTS,
+    SEARCH_MAX_RESULTS_DEFAULT,
+    AbstractTrackingStore,
+)
 from trackline.validation import (
     param_conflict_message,
     validate_artifact_location,
@@ -76,6 +83,7 @@ from trackline.validation import (
 )
 
 from trackline_sql import convert, db, statements
+from trackline_sql.ids import time_ordered_hex
 from trackline_sql.logged_models import LoggedModelsMixin, erase_run_model_links
 from trackline_sql.metric_series import MetricSeriesMixin
 from trackline_sql.models import datasets as dataset_table
@@ -137,6 +145,19 @@ def _must_be_active(kind: str, ident: object, stage: str) -> TracklineException:
     return TracklineException.invalid_parameter_value(
         f"The {kind} {ident} must be in the 'active' state. Current state is {stage}."
     )
+
+
+def _searched_experiment_ids(experiment_ids: Sequence[str] | str) -> list[int]:
+    """The integer ids of the experiments a search names; a non-numeric one is
+    INVALID_PARAMETER_VALUE, a number no experiment can have is skipped."""
+    if isinstance(experiment_ids, str):
+        experiment_ids = [experiment_ids]
+    for experiment_id in experiment_ids:
+        if isinstance(experiment_id, str) and not experiment_id.strip().isdigit():
+            raise TracklineException.invalid_parameter_value(
+                f"Invalid experiment ID {experiment_id!r}: experiment IDs are integers."
+            )
+    return [i for i in (_experiment_int_id(e) for e in experiment_ids) if i is not None]
 
 
 def _experiment_int_id(experiment_id: object) -> int | None:
@@ -723,14 +744,7 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         offset = decode_page_token(page_token)
         node = parse_run_filter(filter_string)
         joins, ordering = self._search.run_order_by(parse_run_order_by(order_by))
-        if isinstance(experiment_ids, str):
-            experiment_ids = [experiment_ids]
-        for experiment_id in experiment_ids:
-            if isinstance(experiment_id, str) and not experiment_id.strip().isdigit():
-                raise TracklineException.invalid_parameter_value(
-                    f"Invalid experiment ID {experiment_id!r}: experiment IDs are integers."
-                )
-        int_ids = [i for i in (_experiment_int_id(e) for e in experiment_ids) if i is not None]
+        int_ids = _searched_experiment_ids(experiment_ids)
         if not int_ids:
             return PagedList([], None)
 
@@ -754,6 +768,40 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
             return PagedList(page, encode_page_token(offset + max_results) if more else None)
 
         return self._read(work)
+
+    def search_dataset_summaries(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        int_ids = _searched_experiment_ids(experiment_ids)
+        if not int_ids:
+            return []
+        context = input_tags.alias("context")
+        stmt = (
+            select(
+                dataset_table.c.experiment_id,
+                dataset_table.c.name,
+                dataset_table.c.digest,
+                context.c.value,
+            )
+            .distinct()
+            .select_from(
+                dataset_table.join(inputs, inputs.c.source_id == dataset_table.c.dataset_uuid)
+                # An input without a context tag is still listed, with no context.
+                .outerjoin(
+                    context,
+                    and_(
+                        context.c.input_uuid == inputs.c.input_uuid,
+                        context.c.name == DATASET_CONTEXT_TAG,
+                    ),
+                )
+            )
+            .where(
+                dataset_table.c.experiment_id.in_(int_ids),
+                inputs.c.source_type == "DATASET",
+                inputs.c.destination_type == "RUN",
+            )
+            .limit(SEARCH_DATASETS_MAX_RESULTS)
+        )
+        rows = self._read(lambda conn: conn.execute(stmt).all())
+        return [DatasetSummary(str(e), name, digest, ctx) for e, name, digest, ctx in rows]
 
     # -- logging -----------------------------------------------------------------------------
 
@@ -965,7 +1013,7 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         ).first()
         if linked is not None:
             return  # logged before: the first tags stay, as in MLflow
-        input_uuid = uuid.uuid4().hex
+        input_uuid = time_ordered_hex()  # a run lists its inputs in this order
         conn.execute(
             insert(inputs).values(
                 input_uuid=input_uuid,
@@ -993,6 +1041,7 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
         if max_results is not None:
             max_results = validate_max_results(max_results, limit=MAX_HISTORY_PAGE)
         offset = decode_page_token(page_token)
+        # An unknown run has no points, as in MLflow's SQL store: no lookup of the run.
         limit = HISTORY_NO_LIMIT if max_results is None else max_results + 1
         bound = {"run_id": run_id, "key": metric_key, "limit": limit, "offset": offset}
         history_params = tuple(bound[name] for name in self._history_params)
@@ -1005,9 +1054,6 @@ class SqlTrackingStore(MetricSeriesMixin, LoggedModelsMixin, AbstractTrackingSto
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
-            if not rows and not offset:
-                # Only now pay for telling "no such run" from "no such metric".
-                self._run_row(conn, run_id)
             token = None
             if max_results is not None and len(rows) > max_results:
                 rows = rows[:max_results]
