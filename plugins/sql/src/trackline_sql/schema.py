@@ -154,12 +154,24 @@ def ensure_schema(engine: Engine, store_uri: str) -> bool:
     if found == SCHEMA_HEAD:
         return False
     if found is not None:
+        # MySQL commits each DDL statement, so a process creating the schema right now shows
+        # its intermediate revisions; the lock waits for it to finish before we judge.
+        found = _revision_once_unlocked(engine)
+        if found == SCHEMA_HEAD:
+            return False
         raise (
             _outdated_error(found, store_uri)
             if found in _known_revisions()
             else (_unknown_error(found))
         )
     return _create_schema(engine)
+
+
+def _revision_once_unlocked(engine: Engine) -> str | None:
+    """The revision read under the schema lock, after any creation or upgrade in progress."""
+    write_engine = engine.execution_options(**{WRITE_OPTION: True})
+    with write_engine.connect() as conn, _InitLock(conn):
+        return current_revision(conn)
 
 
 def _create_schema(engine: Engine) -> bool:
