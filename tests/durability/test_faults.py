@@ -127,7 +127,7 @@ class DroppingProxy:
                     if not data:
                         raise OSError("closed")
                     (b if source is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: cut() closed a socket (fd -1) mid-select
             for s in (a, b):
                 with contextlib.suppress(OSError):
                     s.close()
