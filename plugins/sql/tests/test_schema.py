@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import threading
 from pathlib import Path
 
 import click
@@ -204,6 +205,58 @@ def test_older_schema_asks_for_db_upgrade_then_upgrade_works(
     store = SqlTrackingStore(empty_database_uri, artifact_root)
     assert store.get_experiment("0").name == "Default"
     store.close()
+
+
+def _someone_waits_for_the_schema_lock(conn) -> bool:
+    if conn.dialect.name == "postgresql":
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    else:
+        waiting = "SELECT count(*) FROM information_schema.processlist WHERE state = 'User lock'"
+    return conn.execute(text(waiting)).scalar() > 0
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ],
+)
+def test_store_opened_during_an_upgrade_waits_for_it(
+    backend: str, empty_database_uri: str, artifact_root, request: pytest.FixtureRequest
+) -> None:
+    # MySQL commits each DDL statement, so a migration in progress shows an older revision
+    # to everyone; a store opened meanwhile must wait for the lock, not call the schema old.
+    SqlTrackingStore(empty_database_uri, artifact_root).close()  # created at CURRENT_HEAD
+    request.getfixturevalue("newer_release")
+    engine = _engine(empty_database_uri)
+    observer = _engine(empty_database_uri)
+    opened: list[SqlTrackingStore | BaseException] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(SqlTrackingStore(empty_database_uri, artifact_root))
+        except BaseException as exc:
+            opened.append(exc)
+
+    try:
+        with engine.connect() as conn, schema._InitLock(conn):
+            opener = threading.Thread(target=open_store)
+            opener.start()
+            with observer.connect() as watch:
+                while not _someone_waits_for_the_schema_lock(watch) and opener.is_alive():
+                    watch.rollback()  # a fresh snapshot each time round
+            with conn.begin():
+                schema._run_upgrade(conn)
+        opener.join(timeout=60)
+        assert len(opened) == 1
+        store = opened[0]
+        assert isinstance(store, SqlTrackingStore), store
+        assert store.get_experiment("0").name == "Default"
+        store.close()
+    finally:
+        engine.dispose()
+        observer.dispose()
 
 
 def test_db_upgrade_creates_a_new_database(empty_database_uri: str) -> None:
