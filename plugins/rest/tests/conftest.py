@@ -9,7 +9,6 @@ between tests (see ``reset_sqlite``), which is far faster than a server per test
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from trackline.testing.ports import free_port, is_address_in_use
 
 REPO = Path(__file__).resolve().parents[3]
 MLFLOW_VENV = Path(
@@ -41,12 +41,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "mlflow_server: needs benchmarks/.venv-mlflow to start a real MLflow server"
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -111,7 +105,7 @@ def start_server(command: list[str], tmp: Path, name: str) -> Server:
             time.sleep(0.1)
         server.stop()
         log = server.log()
-        if "address already in use" not in log.lower():
+        if not is_address_in_use(log):
             break
     raise RuntimeError(f"server did not start: {' '.join(command)}\n--- log ---\n{log}")
 

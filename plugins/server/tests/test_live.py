@@ -26,6 +26,20 @@ def test_cli_starts_and_serves(server_factory):
     assert got.json()["experiment"]["artifact_location"] == "mlflow-artifacts:/0"
 
 
+def test_start_server_moves_to_another_port_when_its_port_is_taken(tmp_path, monkeypatch):
+    import trackline_server.testing as testing
+
+    with socket.create_server(("127.0.0.1", testing.free_port())) as squatter:
+        taken = squatter.getsockname()[1]
+        fresh = testing.free_port()
+        # The first port start_server picks is taken between its probe and the server's bind.
+        monkeypatch.setattr(testing, "free_port", iter([taken, fresh]).__next__)
+        with testing.start_server(tmp_path, timeout=60) as server:
+            assert server.url == f"http://127.0.0.1:{fresh}"
+            assert requests.get(server.url + "/health").text == "OK"
+    assert "already in use" in (tmp_path / f"server-{taken}.log").read_text().lower()
+
+
 def test_ui_is_an_alias():
     from trackline.cli.main import cli
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 from trackline.cli.main import cli
+from trackline.testing.ports import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 TRACKLINE = str(Path(sys.executable).parent / "trackline")
@@ -66,14 +66,8 @@ def test_predict_errors(column_model, tmp_path):
     assert "does not exist" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(model_uri: str):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     process = subprocess.Popen(
         [TRACKLINE, "models", "serve", "-m", model_uri, "-p", str(port)],

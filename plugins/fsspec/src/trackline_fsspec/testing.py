@@ -28,6 +28,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trackline.testing.ports import free_port
+
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's documented, public development key.
 AZURITE_KEY = (
@@ -48,12 +50,6 @@ class Server:
     username: str = ""
     password: str = ""
     extra: dict[str, str] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(process: subprocess.Popen, port: int, what: str, seconds: float = 60) -> None:

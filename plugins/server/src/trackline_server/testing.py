@@ -18,7 +18,6 @@ By default the backend is ``sqlite:///<tmp>/trackline.db`` and artifacts go to
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,15 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from trackline.testing.ports import free_port, is_address_in_use
+
+__all__ = ["RunningServer", "free_port", "server_factory", "start_server", "wait_healthy"]
 
 # No "python -m trackline" entry exists; call the click group as the console script does.
 _CLI = "import sys; from trackline.cli.main import cli; sys.exit(cli(prog_name='trackline'))"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -76,15 +72,35 @@ def _has_option(args: list[str], name: str) -> bool:
 def start_server(
     workdir: Path, *args: str, timeout: float = 30.0, env: dict[str, str] | None = None
 ) -> RunningServer:
-    """Run ``trackline server`` with ``args`` in ``workdir`` and wait until /health is OK."""
+    """Run ``trackline server`` with ``args`` in ``workdir`` and wait until /health is OK.
+
+    Without ``--port`` in ``args`` a free port is chosen, and another one if the server
+    finds it taken after all.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     argv = list(args)
     if not _has_option(argv, "--backend-store-uri") and not _has_option(argv, "--artifacts-only"):
         argv += ["--backend-store-uri", f"sqlite:///{workdir / 'trackline.db'}"]
     if not _has_option(argv, "--artifacts-destination"):
         argv += ["--artifacts-destination", str(workdir / "mlartifacts")]
-    if not _has_option(argv, "--port") and "-p" not in argv:
-        argv += ["--port", str(free_port())]
+    if _has_option(argv, "--port") or "-p" in argv:
+        return _start_once(workdir, argv, timeout, env)
+    error: RuntimeError | None = None
+    for _attempt in range(3):
+        try:
+            return _start_once(workdir, [*argv, "--port", str(free_port())], timeout, env)
+        except _PortTaken as taken:
+            error = taken
+    raise RuntimeError(f"no free port after three tries; {error}")
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+def _start_once(
+    workdir: Path, argv: list[str], timeout: float, env: dict[str, str] | None
+) -> RunningServer:
     port = argv[argv.index("--port") + 1] if "--port" in argv else argv[argv.index("-p") + 1]
     prefix = argv[argv.index("--static-prefix") + 1] if "--static-prefix" in argv else ""
     url = f"http://127.0.0.1:{port}{prefix}"
@@ -106,7 +122,8 @@ def start_server(
         server.stop()
         # The server's own words are what a failed start needs; show the end of its log.
         tail = log_path.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{exc}; its log {log_path} ends with:\n{tail}") from None
+        failure = _PortTaken if is_address_in_use(tail) else RuntimeError
+        raise failure(f"{exc}; its log {log_path} ends with:\n{tail}") from None
     except BaseException:
         server.stop()
         raise
