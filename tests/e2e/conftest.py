@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import trackline_server.testing as server_testing
 from trackline.testing.databases import fresh_database  # noqa: F401  (tests import it here)
-from trackline_server.testing import free_port
 
 START_TIMEOUT = 60.0
 
@@ -34,7 +33,6 @@ class ServerProcess:
     """One running ``trackline server``: the helper's process plus what the tests set up."""
 
     url: str
-    port: int
     backend_uri: str
     artifacts: Path
     running: server_testing.RunningServer
@@ -59,40 +57,30 @@ def start_server(
     """Start ``trackline server`` (through ``trackline_server.testing``) on a free port over
     ``backend_uri`` and ``artifacts``; ``/health`` has answered 200 when this returns."""
     artifacts.mkdir(parents=True, exist_ok=True)
-    for attempt in range(3):  # a free port can be taken between probe and bind
-        port = free_port()
-        try:
-            running = server_testing.start_server(
-                log_dir,
-                "--backend-store-uri",
-                backend_uri,
-                "--artifacts-destination",
-                str(artifacts),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *extra_args,
-                timeout=START_TIMEOUT,
-                env=env,
-            )
-        except (RuntimeError, TimeoutError) as error:
-            log_path = log_dir / f"server-{port}.log"
-            log = log_path.read_text(errors="replace") if log_path.exists() else ""
-            if "address already in use" in log.lower() and attempt < 2:
-                continue
-            raise RuntimeError(
-                f"trackline server over {backend_uri} did not become healthy: {error}\n"
-                f"--- server log ---\n{log}"
-            ) from error
-        return ServerProcess(
-            url=running.url,
-            port=port,
-            backend_uri=backend_uri,
-            artifacts=artifacts,
-            running=running,
+    try:
+        # The helper picks the port, and another one if the first is taken after all.
+        running = server_testing.start_server(
+            log_dir,
+            "--backend-store-uri",
+            backend_uri,
+            "--artifacts-destination",
+            str(artifacts),
+            "--host",
+            "127.0.0.1",
+            *extra_args,
+            timeout=START_TIMEOUT,
+            env=env,
         )
-    raise AssertionError("unreachable")
+    except (RuntimeError, TimeoutError) as error:
+        raise RuntimeError(
+            f"trackline server over {backend_uri} did not become healthy: {error}"
+        ) from error
+    return ServerProcess(
+        url=running.url,
+        backend_uri=backend_uri,
+        artifacts=artifacts,
+        running=running,
+    )
 
 
 # -- databases -----------------------------------------------------------------------------

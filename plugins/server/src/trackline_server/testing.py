@@ -118,11 +118,11 @@ def _start_once(
     server = RunningServer(url, process, workdir, 0.0, log_path, argv)
     try:
         server.ready_seconds = wait_healthy(url, process, started, timeout)
-    except RuntimeError as exc:
+    except (RuntimeError, TimeoutError) as exc:
         server.stop()
         # The server's own words are what a failed start needs; show the end of its log.
         tail = log_path.read_text(errors="replace")[-3000:]
-        failure = _PortTaken if is_address_in_use(tail) else RuntimeError
+        failure = _PortTaken if is_address_in_use(tail) else type(exc)
         raise failure(f"{exc}; its log {log_path} ends with:\n{tail}") from None
     except BaseException:
         server.stop()
