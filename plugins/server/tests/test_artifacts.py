@@ -299,3 +299,57 @@ def test_runs_whose_local_location_lies_outside_are_not_served(client, tmp_path)
     error(listing, 400, "INVALID_PARAMETER_VALUE")
     got = client.get("/get-artifact", params={"run_id": run.info.run_id, "path": "secret.txt"})
     assert got.status_code == 400 and b"secret" not in got.content
+
+
+# -- the UI's upload-artifact route ----------------------------------------------------------
+
+UPLOAD = "/ajax-api/2.0/mlflow/upload-artifact"
+
+
+def test_upload_artifact_stores_the_body_under_the_run(client):
+    info = _run(client)
+    params = {"run_uuid": info["run_id"], "path": "eval/table.json"}
+    response = client.post(UPLOAD, params=params, content=b'{"rows": []}')
+    assert response.status_code == 200, response.text
+    got = client.get("/get-artifact", params={"run_id": info["run_id"], "path": "eval/table.json"})
+    assert got.content == b'{"rows": []}'
+    listing = ok(client.get(API + "/artifacts/list", params={"run_id": info["run_id"]}))
+    assert listing["files"] == [{"path": "eval", "is_dir": True}]
+
+
+def test_upload_artifact_into_a_local_run_root(make_client, tmp_path: Path):
+    client = make_client(serve_artifacts=False, default_artifact_root=str(tmp_path / "roots"))
+    info = _run(client)
+    params = {"run_uuid": info["run_id"], "path": "note.txt"}
+    assert client.post(UPLOAD, params=params, content=b"local").status_code == 200
+    assert (Path(info["artifact_uri"]) / "note.txt").read_bytes() == b"local"
+
+
+@pytest.mark.parametrize(
+    ("params", "body", "message"),
+    [
+        ({"path": "a.txt"}, b"x", "Request must specify run_uuid."),
+        ({"run_id": "RUN", "path": "a.txt"}, b"x", "Request must specify run_uuid."),
+        ({"run_uuid": "RUN"}, b"x", "Request must specify path."),
+        ({"run_uuid": "RUN", "path": "a.txt"}, b"", "Request must specify data."),
+        ({"run_uuid": "RUN", "path": "a.txt"}, b"x" * (10 * 1024 * 1024 + 1), "Max size is 10MB"),
+        ({"run_uuid": "RUN", "path": "../../escape.txt"}, b"x", "Invalid path"),
+        ({"run_uuid": "RUN", "path": "/etc/passwd"}, b"x", "Invalid path"),
+    ],
+    ids=["no-run", "run-id-instead", "no-path", "no-data", "too-large", "dot-dot", "absolute"],
+)
+def test_upload_artifact_refuses_bad_requests_and_writes_nothing(
+    client, tmp_path, params, body, message
+):
+    info = _run(client)
+    params = {key: info["run_id"] if value == "RUN" else value for key, value in params.items()}
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    got = error(client.post(UPLOAD, params=params, content=body), 400, "INVALID_PARAMETER_VALUE")
+    assert message in got
+    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert after == before
+
+
+def test_upload_artifact_to_an_unknown_run_is_404(client):
+    response = client.post(UPLOAD, params={"run_uuid": "f" * 32, "path": "a.txt"}, content=b"x")
+    error(response, 404, "RESOURCE_DOES_NOT_EXIST")

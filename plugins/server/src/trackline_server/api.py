@@ -52,6 +52,8 @@ from trackline_server.routing import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -434,6 +436,41 @@ async def get_artifact(ctx: Context, request: Request) -> Response:
 
     local, tmp = await run_in_threadpool(locate)
     return file_response(local, tmp)
+
+
+# MLflow's UI uploads small files into a run through this ajax route; its limit.
+UPLOAD_RUN_ARTIFACT_MAX_BYTES = 10 * 1024 * 1024
+_UPLOAD_TOO_LARGE = "Artifact size is too large. Max size is 10MB."
+
+
+async def upload_run_artifact(ctx: Context, request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+
+    # Only ``run_uuid``, as MLflow's handler: a ``run_id`` alone is refused there too.
+    run_id = request.query_params.get("run_uuid")
+    if not run_id:
+        raise _invalid("Request must specify run_uuid.")
+    if not request.query_params.get("path"):
+        raise _invalid("Request must specify path.")
+    path = check_path(request.query_params["path"])
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > UPLOAD_RUN_ARTIFACT_MAX_BYTES:
+        raise _invalid(_UPLOAD_TOO_LARGE)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > UPLOAD_RUN_ARTIFACT_MAX_BYTES:
+            raise _invalid(_UPLOAD_TOO_LARGE)
+    if not body:
+        raise _invalid("Request must specify data.")
+
+    async def the_body() -> AsyncIterator[bytes]:
+        yield bytes(body)
+
+    artifacts = await run_in_threadpool(_run_artifacts, ctx, run_id)
+    await artifacts.upload(path, the_body())
+    return Response(status_code=200, media_type="application/json")
 
 
 # -- proxied artifacts ---------------------------------------------------------------------------
@@ -839,6 +876,20 @@ TRACKING_ROUTES: tuple[Route, ...] = (
         kind="raw",
         media_type="application/octet-stream",
         summary="The bytes of one run artifact, as an attachment.",
+    ),
+    Route(
+        "UploadRunArtifact",
+        ("POST",),
+        "/upload-artifact",
+        upload_run_artifact,
+        (F("run_uuid"), F("path")),
+        prefixes=AJAX_2,
+        kind="raw",
+        raw_body=True,
+        summary=(
+            "Store the raw request body (at most 10 MB) as the run artifact at ``path``; "
+            "``run_uuid`` and ``path`` are query parameters."
+        ),
     ),
     # proxied artifacts
     Route(

@@ -398,6 +398,12 @@ class RunArtifacts:
             return self.proxy.download_target(self._join(path))
         return ArtifactProxy(self.artifact_uri).download_target(path)
 
+    async def upload(self, path: str, chunks: AsyncIterator[bytes]) -> None:
+        if self.proxy is not None:
+            await self.proxy.upload(self._join(path), chunks)
+        else:
+            await ArtifactProxy(self.artifact_uri).upload(path, chunks)
+
 
 MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
 PRESIGNED_DOWNLOAD_UNSUPPORTED = (

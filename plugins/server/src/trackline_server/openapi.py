@@ -109,16 +109,16 @@ def build_openapi(routes: Any, static_prefix: str = "") -> dict[str, Any]:
             for method in route.methods:
                 op = _operation(route)
                 params = op.pop("_params")
-                if method == "GET":
+                if method == "GET" or route.raw_body:
                     params += _query_parameters(fields)
+                if method == "PUT" or route.raw_body:
+                    op["requestBody"] = {
+                        "content": {"application/octet-stream": {"schema": {"type": "string"}}}
+                    }
                 elif fields and route.kind == "rpc":
                     op["requestBody"] = {
                         "required": True,
                         "content": {"application/json": {"schema": message_schema(fields)}},
-                    }
-                elif method == "PUT":
-                    op["requestBody"] = {
-                        "content": {"application/octet-stream": {"schema": {"type": "string"}}}
                     }
                 if params:
                     op["parameters"] = params

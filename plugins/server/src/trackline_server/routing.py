@@ -71,6 +71,7 @@ class Route:
     summary: str = ""
     media_type: str = "application/json"  # of a raw route's success response; "" = no body
     statuses: tuple[str, ...] = ()  # documented error statuses beyond 400/404/500
+    raw_body: bool = False  # a raw POST whose body is file bytes and request fields the query
 
     def paths(self, static_prefix: str = "") -> list[str]:
         return [static_prefix + prefix + self.path for prefix in self.prefixes]
