@@ -8,7 +8,7 @@ import re
 
 import pytest
 from sqlalchemy import event, func, select
-from trackline.entities import LifecycleStage, Metric, Param, RunTag
+from trackline.entities import LifecycleStage, Metric, Param, RunTag, ViewType
 from trackline.exceptions import TracklineException
 from trackline_sql import db
 from trackline_sql.models import experiments, latest_metrics, metrics, runs
@@ -141,12 +141,31 @@ def test_experiment_names_are_case_sensitive(store: SqlTrackingStore) -> None:
     assert store.get_experiment_by_name("CASE") is None
 
 
-def test_non_integer_experiment_ids_are_not_found(store: SqlTrackingStore) -> None:
-    for bad in ("abc", "-1", "99999999999999", "1.5"):
+@pytest.mark.parametrize("bad", ["abc", "1.5", ""])
+def test_an_experiment_id_that_is_no_integer_is_invalid(store: SqlTrackingStore, bad) -> None:
+    # As MLflow's SQL store: 400, not "not found" (checked against mlflow server 3.17.2).
+    for call in (
+        lambda: store.get_experiment(bad),
+        lambda: store.delete_experiment(bad),
+        lambda: store.set_experiment_tag(bad, RunTag("k", "v")),
+        lambda: store.create_run(bad, "u", 0, [], "r"),
+        lambda: store.search_runs([bad], "", ViewType.ALL),
+    ):
         with pytest.raises(TracklineException) as info:
-            store.get_experiment(bad)
-        assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
-        assert f"No Experiment with id={bad} exists" in info.value.message
+            call()
+        assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+        assert info.value.message == (
+            f"Invalid experiment ID '{bad}'. Experiment ID must be a valid integer."
+        )
+
+
+@pytest.mark.parametrize("unused", ["-1", "99999999999999", "123456"])
+def test_an_integer_no_experiment_has_is_not_found(store: SqlTrackingStore, unused) -> None:
+    with pytest.raises(TracklineException) as info:
+        store.get_experiment(unused)
+    assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert f"No Experiment with id={unused} exists" in info.value.message
+    assert list(store.search_runs([unused], "", ViewType.ALL)) == []
 
 
 def test_restore_experiment_brings_back_only_runs_deleted_with_it(store: SqlTrackingStore) -> None:

@@ -148,28 +148,24 @@ def _must_be_active(kind: str, ident: object, stage: str) -> TracklineException:
 
 
 def _searched_experiment_ids(experiment_ids: Sequence[str] | str) -> list[int]:
-    """The integer ids of the experiments a search names; a non-numeric one is
-    INVALID_PARAMETER_VALUE, a number no experiment can have is skipped."""
+    """The integer ids of the experiments a search names; one no row can hold is skipped."""
     if isinstance(experiment_ids, str):
         experiment_ids = [experiment_ids]
-    for experiment_id in experiment_ids:
-        if isinstance(experiment_id, str) and not experiment_id.strip().isdigit():
-            raise TracklineException.invalid_parameter_value(
-                f"Invalid experiment ID {experiment_id!r}: experiment IDs are integers."
-            )
     return [i for i in (_experiment_int_id(e) for e in experiment_ids) if i is not None]
 
 
 def _experiment_int_id(experiment_id: object) -> int | None:
-    """SQL experiment ids are integers; anything else names no experiment."""
-    if isinstance(experiment_id, bool):
-        return None
-    if isinstance(experiment_id, int):
-        value = experiment_id
-    elif isinstance(experiment_id, str) and experiment_id.isdigit():
-        value = int(experiment_id)
-    else:
-        return None
+    """SQL experiment ids are integers. Text that is not one is INVALID_PARAMETER_VALUE, with
+    the message of MLflow's SQL store; an integer no row can hold (negative, over 32 bits)
+    names no experiment (None)."""
+    try:
+        if isinstance(experiment_id, bool):
+            raise TypeError
+        value = int(experiment_id)  # type: ignore[call-overload]  # " 7" is 7, as in MLflow
+    except (TypeError, ValueError):
+        raise TracklineException.invalid_parameter_value(
+            f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."
+        ) from None
     return value if 0 <= value < 2**31 else None
 
 

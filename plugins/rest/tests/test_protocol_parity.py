@@ -1,0 +1,300 @@
+"""The same raw requests to ``trackline server`` and to a real ``mlflow server``: same HTTP
+status, same ``error_code``.
+
+The REST store turns those two fields into exceptions, so a client sees the same error from
+either server. Each case is a bad (or borderline) request of the tracking API; a handful
+where trackline is deliberately stricter than MLflow are listed in ``STRICTER`` and checked
+to stay that way. Needs ``benchmarks/.venv-mlflow`` (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.mlflow_server
+
+API = "/api/2.0/mlflow"
+UNKNOWN_RUN = "f" * 32
+LONG = "x" * 300
+
+# name -> (method, path, parameters); "{E}" / "{R}" stand for an experiment and a run made first.
+CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "experiment without a name": ("POST", "/experiments/create", {}),
+    "experiment with an empty name": ("POST", "/experiments/create", {"name": ""}),
+    "experiment name that is a number": ("POST", "/experiments/create", {"name": 5}),
+    "experiment name taken": ("POST", "/experiments/create", {"name": "{EXP_NAME}"}),
+    "get experiment 'abc'": ("GET", "/experiments/get", {"experiment_id": "abc"}),
+    "get experiment '1.5'": ("GET", "/experiments/get", {"experiment_id": "1.5"}),
+    "get experiment -1": ("GET", "/experiments/get", {"experiment_id": "-1"}),
+    "get unknown experiment": ("GET", "/experiments/get", {"experiment_id": "999999"}),
+    "get experiment without id": ("GET", "/experiments/get", {}),
+    "delete experiment 'abc'": ("POST", "/experiments/delete", {"experiment_id": "abc"}),
+    "restore experiment 'abc'": ("POST", "/experiments/restore", {"experiment_id": "abc"}),
+    "rename experiment 'abc'": (
+        "POST",
+        "/experiments/update",
+        {"experiment_id": "abc", "new_name": "n"},
+    ),
+    "tag experiment 'abc'": (
+        "POST",
+        "/experiments/set-experiment-tag",
+        {"experiment_id": "abc", "key": "k", "value": "v"},
+    ),
+    "experiment tag key too long": (
+        "POST",
+        "/experiments/set-experiment-tag",
+        {"experiment_id": "{E}", "key": LONG, "value": "v"},
+    ),
+    "unknown experiment by name": (
+        "GET",
+        "/experiments/get-by-name",
+        {"experiment_name": "no such experiment"},
+    ),
+    "delete unknown experiment": ("POST", "/experiments/delete", {"experiment_id": "999999"}),
+    "search experiments, bad filter": ("POST", "/experiments/search", {"filter": "name ==="}),
+    "search experiments, 0 results": ("POST", "/experiments/search", {"max_results": 0}),
+    "search experiments, too many": ("POST", "/experiments/search", {"max_results": 500000}),
+    "search experiments, bad order": ("POST", "/experiments/search", {"order_by": ["foo ASC"]}),
+    "search experiments, bad token": ("POST", "/experiments/search", {"page_token": "garbage"}),
+    "run in experiment 'abc'": ("POST", "/runs/create", {"experiment_id": "abc"}),
+    "run in unknown experiment": ("POST", "/runs/create", {"experiment_id": "999999"}),
+    "run with a text start time": (
+        "POST",
+        "/runs/create",
+        {"experiment_id": "{E}", "start_time": "abc"},
+    ),
+    "get unknown run": ("GET", "/runs/get", {"run_id": UNKNOWN_RUN}),
+    "get run '../x'": ("GET", "/runs/get", {"run_id": "../x"}),
+    "get run without id": ("GET", "/runs/get", {}),
+    "delete unknown run": ("POST", "/runs/delete", {"run_id": UNKNOWN_RUN}),
+    "metric without value": (
+        "POST",
+        "/runs/log-metric",
+        {"run_id": "{R}", "key": "m", "timestamp": 1},
+    ),
+    "metric value 'abc'": (
+        "POST",
+        "/runs/log-metric",
+        {"run_id": "{R}", "key": "m", "value": "abc", "timestamp": 1},
+    ),
+    "metric without timestamp": (
+        "POST",
+        "/runs/log-metric",
+        {"run_id": "{R}", "key": "m", "value": 1},
+    ),
+    "metric key 'a/../b'": (
+        "POST",
+        "/runs/log-metric",
+        {"run_id": "{R}", "key": "a/../b", "value": 1, "timestamp": 1},
+    ),
+    "metric key too long": (
+        "POST",
+        "/runs/log-metric",
+        {"run_id": "{R}", "key": LONG, "value": 1, "timestamp": 1},
+    ),
+    "metric of an unknown run": (
+        "POST",
+        "/runs/log-metric",
+        {"run_id": UNKNOWN_RUN, "key": "m", "value": 1, "timestamp": 1},
+    ),
+    "param logged again with another value": (
+        "POST",
+        "/runs/log-parameter",
+        {"run_id": "{R}", "key": "p", "value": "2"},
+    ),
+    "param logged again with the same value": (
+        "POST",
+        "/runs/log-parameter",
+        {"run_id": "{R}", "key": "p", "value": "1"},
+    ),
+    "param value too long": (
+        "POST",
+        "/runs/log-parameter",
+        {"run_id": "{R}", "key": "long", "value": "v" * 6001},
+    ),
+    "tag value too long": (
+        "POST",
+        "/runs/set-tag",
+        {"run_id": "{R}", "key": "t", "value": "v" * 8001},
+    ),
+    "tag without key": ("POST", "/runs/set-tag", {"run_id": "{R}", "value": "v"}),
+    "delete a tag the run lacks": ("POST", "/runs/delete-tag", {"run_id": "{R}", "key": "none"}),
+    "batch of 1,001 metrics": (
+        "POST",
+        "/runs/log-batch",
+        {
+            "run_id": "{R}",
+            "metrics": [{"key": "b", "value": 1, "timestamp": 1, "step": i} for i in range(1001)],
+        },
+    ),
+    "batch of 101 params": (
+        "POST",
+        "/runs/log-batch",
+        {"run_id": "{R}", "params": [{"key": f"p{i}", "value": "1"} for i in range(101)]},
+    ),
+    "batch changing a param": (
+        "POST",
+        "/runs/log-batch",
+        {"run_id": "{R}", "params": [{"key": "p", "value": "9"}]},
+    ),
+    "batch with one key twice": (
+        "POST",
+        "/runs/log-batch",
+        {"run_id": "{R}", "params": [{"key": "d", "value": "1"}, {"key": "d", "value": "2"}]},
+    ),
+    "batch of an unknown run": (
+        "POST",
+        "/runs/log-batch",
+        {"run_id": UNKNOWN_RUN, "params": [{"key": "x", "value": "1"}]},
+    ),
+    "search runs, bad filter": (
+        "POST",
+        "/runs/search",
+        {"experiment_ids": ["{E}"], "filter": "metrics.m >>> 1"},
+    ),
+    "search runs, unknown entity": (
+        "POST",
+        "/runs/search",
+        {"experiment_ids": ["{E}"], "filter": "foo.m = 1"},
+    ),
+    "search runs, unquoted param": (
+        "POST",
+        "/runs/search",
+        {"experiment_ids": ["{E}"], "filter": "params.p = 1"},
+    ),
+    "search runs, 0 results": (
+        "POST",
+        "/runs/search",
+        {"experiment_ids": ["{E}"], "max_results": 0},
+    ),
+    "search runs, too many": (
+        "POST",
+        "/runs/search",
+        {"experiment_ids": ["{E}"], "max_results": 50001},
+    ),
+    "search runs, bad order": (
+        "POST",
+        "/runs/search",
+        {"experiment_ids": ["{E}"], "order_by": ["metrics.m SIDEWAYS"]},
+    ),
+    "search runs, bad token": (
+        "POST",
+        "/runs/search",
+        {"experiment_ids": ["{E}"], "page_token": "garbage"},
+    ),
+    "search runs in experiment 'abc'": ("POST", "/runs/search", {"experiment_ids": ["abc"]}),
+    "search runs of an unknown experiment": ("POST", "/runs/search", {"experiment_ids": ["99999"]}),
+    "history of an unknown run": (
+        "GET",
+        "/metrics/get-history",
+        {"run_id": UNKNOWN_RUN, "metric_key": "m"},
+    ),
+    "history without key": ("GET", "/metrics/get-history", {"run_id": "{R}"}),
+    "bulk history of 101 runs": (
+        "GET",
+        "/metrics/get-history-bulk-interval",
+        {"run_ids": ["{R}"] * 101, "metric_key": "m"},
+    ),
+    "bulk history, 0 results": (
+        "GET",
+        "/metrics/get-history-bulk-interval",
+        {"run_ids": ["{R}"], "metric_key": "m", "max_results": 0},
+    ),
+    "bulk history, start step only": (
+        "GET",
+        "/metrics/get-history-bulk-interval",
+        {"run_ids": ["{R}"], "metric_key": "m", "start_step": 1},
+    ),
+    "list artifacts at '../x'": ("GET", "/artifacts/list", {"run_id": "{R}", "path": "../x"}),
+    "list artifacts of an unknown run": ("GET", "/artifacts/list", {"run_id": UNKNOWN_RUN}),
+    "unknown endpoint": ("GET", "/nonexistent", {}),
+    "GET on a POST endpoint": ("GET", "/runs/create", {}),
+}
+
+# Where MLflow 3.17.2 accepts what it should not; trackline answers 400 INVALID_PARAMETER_VALUE.
+STRICTER: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "run status 'BOGUS'": ("POST", "/runs/update", {"run_id": "{R}", "status": "BOGUS"}),
+    "run view type 'BOGUS'": (
+        "POST",
+        "/runs/search",
+        {"experiment_ids": ["{E}"], "run_view_type": "BOGUS"},
+    ),
+    "history max_results 'abc'": (
+        "GET",
+        "/metrics/get-history",
+        {"run_id": "{R}", "metric_key": "m", "max_results": "abc"},
+    ),
+    "dataset without digest": (
+        "POST",
+        "/runs/log-inputs",
+        {"run_id": "{R}", "datasets": [{"dataset": {"name": "d"}}]},
+    ),
+}
+
+
+def _prepare(url: str) -> dict[str, str]:
+    name = f"parity-{uuid.uuid4().hex[:8]}"
+    experiment = requests.post(f"{url}{API}/experiments/create", json={"name": name}, timeout=30)
+    experiment_id = experiment.json()["experiment_id"]
+    run = requests.post(
+        f"{url}{API}/runs/create", json={"experiment_id": experiment_id}, timeout=30
+    )
+    run_id = run.json()["run"]["info"]["run_id"]
+    logged = requests.post(
+        f"{url}{API}/runs/log-parameter",
+        json={"run_id": run_id, "key": "p", "value": "1"},
+        timeout=30,
+    )
+    assert logged.status_code == 200, logged.text
+    return {"{E}": experiment_id, "{R}": run_id, "{EXP_NAME}": name}
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    return value
+
+
+def _answer(url: str, names: dict[str, str], case: tuple[str, str, dict]) -> tuple[int, str]:
+    method, path, params = case
+    params = _fill(params, names)
+    if method == "GET":
+        response = requests.get(f"{url}{API}{path}", params=params, timeout=60)
+    else:
+        response = requests.post(f"{url}{API}{path}", json=params, timeout=60)
+    try:
+        body = response.json()
+    except ValueError:
+        return response.status_code, "(not JSON)"
+    return response.status_code, body.get("error_code", "(success)")
+
+
+@pytest.fixture(scope="module")
+def servers(trackline_server, mlflow_server) -> dict[str, tuple[str, dict[str, str]]]:
+    return {
+        "mlflow": (mlflow_server.url, _prepare(mlflow_server.url)),
+        "trackline": (trackline_server.url, _prepare(trackline_server.url)),
+    }
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_same_status_and_error_code_as_mlflow(servers, name):
+    theirs = _answer(*servers["mlflow"], CASES[name])
+    ours = _answer(*servers["trackline"], CASES[name])
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("name", list(STRICTER))
+def test_stricter_than_mlflow_where_it_accepts_nonsense(servers, name):
+    theirs = _answer(*servers["mlflow"], STRICTER[name])
+    ours = _answer(*servers["trackline"], STRICTER[name])
+    assert theirs == (200, "(success)"), "MLflow changed; move this case to CASES"
+    assert ours == (400, "INVALID_PARAMETER_VALUE")
