@@ -211,6 +211,20 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "list artifacts at '../x'": ("GET", "/artifacts/list", {"run_id": "{R}", "path": "../x"}),
     "list artifacts of an unknown run": ("GET", "/artifacts/list", {"run_id": UNKNOWN_RUN}),
+    "logged models of an unknown experiment": (
+        "POST",
+        "/logged-models",
+        {"experiment_id": "99999"},
+    ),
+    "search logged models without experiments": ("POST", "/logged-models/search", {}),
+    "unknown logged model": ("GET", "/logged-models/m-" + "f" * 32, {}),
+    "unknown registered model": ("GET", "/registered-models/get", {"name": "no-such-model"}),
+    "registered model without a name": ("POST", "/registered-models/create", {}),
+    "version of an unknown model": (
+        "POST",
+        "/model-versions/create",
+        {"name": "no-such-model", "source": "s3://bucket/model"},
+    ),
     "unknown endpoint": ("GET", "/nonexistent", {}),
     "GET on a POST endpoint": ("GET", "/runs/create", {}),
 }

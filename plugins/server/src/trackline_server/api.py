@@ -621,7 +621,7 @@ async def openapi_document(ctx: Context, request: Request) -> Response:
 
 RUN_ID = F("run_id", required=True, alias="run_uuid", doc="run_uuid is a deprecated alias")
 EXPERIMENT_ID = F("experiment_id", required=True)
-GET_ARTIFACT_REQUEST = (RUN_ID, F("path"))
+GET_ARTIFACT_REQUEST = (RUN_ID, F("path", required=True))
 MPU_NOTE = (
     "Multipart upload through presigned part URLs (S3 destinations); answers 501 "
     "NOT_IMPLEMENTED where the destination cannot do it (a local folder)."

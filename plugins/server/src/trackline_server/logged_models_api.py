@@ -108,7 +108,7 @@ def delete_logged_model(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 def search_logged_models(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     page = ctx.store.search_logged_models(
-        experiment_ids=req.get("experiment_ids", []),
+        experiment_ids=req["experiment_ids"],
         filter_string=req.get("filter"),
         datasets=req.get("datasets"),
         max_results=req.get("max_results"),
@@ -194,7 +194,7 @@ ROUTES: tuple[Route, ...] = (
         "/logged-models/search",
         search_logged_models,
         (
-            F("experiment_ids", repeated=True),
+            F("experiment_ids", repeated=True, required=True),
             F("filter"),
             F("datasets", "SearchLoggedModelsDataset", repeated=True),
             F("max_results", "int32", doc="default 50"),
