@@ -217,6 +217,14 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
         {"experiment_id": "99999"},
     ),
     "search logged models without experiments": ("POST", "/logged-models/search", {}),
+    # Required means present: an explicit empty list is accepted, as by MLflow.
+    "search logged models in an empty list": (
+        "POST",
+        "/logged-models/search",
+        {"experiment_ids": []},
+    ),
+    "run outputs without models": ("POST", "/runs/outputs", {"run_id": "{R}"}),
+    "run outputs, an empty list": ("POST", "/runs/outputs", {"run_id": "{R}", "models": []}),
     "unknown logged model": ("GET", "/logged-models/m-" + "f" * 32, {}),
     "unknown registered model": ("GET", "/registered-models/get", {"name": "no-such-model"}),
     "registered model without a name": ("POST", "/registered-models/create", {}),

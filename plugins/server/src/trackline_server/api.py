@@ -815,7 +815,7 @@ TRACKING_ROUTES: tuple[Route, ...] = (
         ("POST",),
         "/experiments/search-datasets",
         search_datasets,
-        (F("experiment_ids", repeated=True, required=True, doc="1 to 20"),),
+        (F("experiment_ids", repeated=True, doc="1 to 20 (required)"),),
         (F("dataset_summaries", "DatasetSummary", repeated=True),),
         prefixes=AJAX_2,
         summary="The distinct datasets (name, digest, context) the runs of these experiments "

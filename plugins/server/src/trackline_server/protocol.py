@@ -175,11 +175,19 @@ def parse_message(
         if query:
             value = _from_query(field, value)
         if _is_missing(value):
-            if field.required:
+            if field.required and _given_empty_list(field, value, query):
+                out[field.name] = []
+            elif field.required:
                 raise missing(path)
             continue
         out[field.name] = _convert(field, value, path, query)
     return out
+
+
+def _given_empty_list(field: Field, value: Any, query: bool) -> bool:
+    # MLflow's server calls a required field missing only when it is absent: an explicit
+    # empty JSON list passes (and then means "none"). A query string cannot say "empty".
+    return field.repeated and value == [] and not query
 
 
 @functools.cache
