@@ -442,14 +442,13 @@ class Run:
     outputs: RunOutputs = field(default_factory=RunOutputs)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        # As MLflow 3's GetRun and SearchRuns: inputs and outputs even when empty.
+        return {
             "info": self.info.to_dict(),
             "data": self.data.to_dict(),
             "inputs": self.inputs.to_dict(),
+            "outputs": self.outputs.to_dict(),
         }
-        if self.outputs.model_outputs:  # MLflow 3 servers send outputs only when there are any
-            out["outputs"] = self.outputs.to_dict()
-        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Run:

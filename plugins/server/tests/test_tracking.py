@@ -442,3 +442,15 @@ def test_run_to_dict_matches_the_entities():
                 assert repr(run_to_dict(run)) == repr(run.to_dict())  # NaN and key order too
     empty = Run(info)
     assert run_to_dict(empty) == empty.to_dict()
+
+
+def test_run_answers_carry_inputs_and_outputs_as_mlflows_do(client):
+    # MLflow 3.17.2: GetRun and SearchRuns send empty "inputs" and "outputs" objects;
+    # CreateRun sends "inputs" only.
+    created = ok(post(client, "/runs/create", {"experiment_id": "0"}))["run"]
+    assert created["inputs"] == {} and "outputs" not in created
+    run_id = created["info"]["run_id"]
+    got = ok(client.get(API + "/runs/get", params={"run_id": run_id}))["run"]
+    assert (got["inputs"], got["outputs"]) == ({}, {})
+    found = ok(post(client, "/runs/search", {"experiment_ids": ["0"]}))["runs"][0]
+    assert (found["inputs"], found["outputs"]) == ({}, {})

@@ -172,7 +172,9 @@ def create_run(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
         tags=_tags(req.get("tags")),
         run_name=req.get("run_name"),
     )
-    return {"run": run.to_dict()}
+    created = run.to_dict()
+    del created["outputs"]  # MLflow's CreateRun answer has none; GetRun's has
+    return {"run": created}
 
 
 def update_run(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
@@ -295,10 +297,8 @@ def run_to_dict(run: Run) -> dict[str, Any]:
     if data.tag_list:
         data_dict["tags"] = [{"key": t.key, "value": t.value} for t in data.tag_list]
     inputs = run.inputs.to_dict() if run.inputs.dataset_inputs or run.inputs.model_inputs else {}
-    out = {"info": info_dict, "data": data_dict, "inputs": inputs}
-    if run.outputs.model_outputs:
-        out["outputs"] = run.outputs.to_dict()
-    return out
+    outputs = run.outputs.to_dict() if run.outputs.model_outputs else {}
+    return {"info": info_dict, "data": data_dict, "inputs": inputs, "outputs": outputs}
 
 
 def search_runs(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
