@@ -353,3 +353,10 @@ def test_upload_artifact_refuses_bad_requests_and_writes_nothing(
 def test_upload_artifact_to_an_unknown_run_is_404(client):
     response = client.post(UPLOAD, params={"run_uuid": "f" * 32, "path": "a.txt"}, content=b"x")
     error(response, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+@pytest.mark.parametrize("path", ["1/run/artifacts/f.txt", "1/run/nothing"])
+def test_listing_a_file_or_a_missing_folder_answers_no_files_key(client, path):
+    # MLflow's server answers {} here, not {"files": []}.
+    client.put(ART + "/1/run/artifacts/f.txt", content=b"x")
+    assert ok(client.get(ART, params={"path": path})) == {}

@@ -502,7 +502,8 @@ async def list_proxied_artifacts(ctx: Context, request: Request) -> Response:
 
     path = check_path(request.query_params.get("path"))
     files = await run_in_threadpool(ctx.proxy.list, path)
-    return json_response({"files": [f.to_dict() for f in files]})
+    # No files: no "files" key at all, as MLflow's server answers.
+    return json_response(omit_empty({"files": [f.to_dict() for f in files]}))
 
 
 async def delete_artifact(ctx: Context, request: Request) -> Response:
