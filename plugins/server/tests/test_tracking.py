@@ -343,6 +343,33 @@ def test_bulk_interval_keeps_min_and_max_steps(client):
     assert [m["step"] for m in metrics] == list(range(10, 21))
 
 
+def test_bulk_interval_samples_points_as_mlflow_does(client):
+    # Expected steps are what mlflow server 3.17.2 answers for the same history.
+    run_id = create_run(client)["info"]["run_id"]
+    _log_steps(client, run_id, range(0, 997, 3))  # 333 points
+    params = {"run_ids": [run_id], "metric_key": "m"}
+
+    def steps(**extra) -> list[int]:
+        query = {**params, **extra}
+        answer = ok(client.get(API + "/metrics/get-history-bulk-interval", params=query))
+        return [m["step"] for m in answer["metrics"]]
+
+    assert steps(max_results=10) == [0, 102, 204, 306, 405, 504, 603, 702, 801, 996]
+    assert steps(max_results=10, start_step=100, end_step=200) == [
+        *(102, 114, 126, 138, 147, 156, 165, 174, 183, 198)
+    ]
+    assert steps(max_results=1) == [996]  # the latest point only
+
+
+def test_bulk_interval_stays_bounded_when_points_share_a_step(client):
+    run_id = create_run(client)["info"]["run_id"]
+    metrics = [{"key": "m", "value": float(i), "timestamp": i, "step": 0} for i in range(50)]
+    ok(post(client, "/runs/log-batch", {"run_id": run_id, "metrics": metrics}))
+    params = {"run_ids": [run_id], "metric_key": "m", "max_results": 5}
+    answer = ok(client.get(API + "/metrics/get-history-bulk-interval", params=params))
+    assert [m["timestamp"] for m in answer["metrics"]] == [0, 10, 20, 30, 49]
+
+
 @pytest.mark.parametrize(
     "params",
     [

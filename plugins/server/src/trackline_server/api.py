@@ -349,17 +349,29 @@ def _check_run_ids(run_ids: list[str], rpc: str) -> None:
         )
 
 
-def sample_steps(steps: list[int], max_results: int) -> set[int]:
-    """At most ``max_results`` of the sorted distinct ``steps``, evenly spread.
+def sample_points(history: list[Metric], max_results: int) -> list[Metric]:
+    """At most ``max_results`` points of a metric's history, chosen as MLflow 3's SQL store does.
 
-    The first and last steps are always kept, so a chart keeps its full extent.
+    The points are ordered by (step, timestamp, value, NaN last) and cut into ``max_results``
+    buckets of (nearly) equal size, larger ones first (SQL's NTILE); the first point of each
+    bucket is kept. The very last point is always kept too, replacing the last sample when
+    there is no room, so ``max_results=1`` gives the latest point. Sampling points rather than
+    steps keeps the answer bounded when many points share one step.
     """
-    if len(steps) <= max_results:
-        return set(steps)
-    if max_results < 2:
-        return {steps[0], steps[-1]}
-    last = len(steps) - 1
-    return {steps[round(i * last / (max_results - 1))] for i in range(max_results)}
+    ordered = sorted(history, key=_point_order)
+    count = len(ordered)
+    if count <= max_results:
+        return ordered
+    size, larger = divmod(count, max_results)
+    sample = [ordered[bucket * size + min(bucket, larger)] for bucket in range(max_results)]
+    if sample[-1] is not ordered[-1]:
+        sample[-1] = ordered[-1]
+    return sample
+
+
+def _point_order(metric: Metric) -> tuple[int, int, float, bool]:
+    nan = math.isnan(metric.value)
+    return (metric.step, metric.timestamp, 0.0 if nan else metric.value, nan)
 
 
 def _with_run_id(metric: Metric, run_id: str) -> dict[str, Any]:
@@ -388,10 +400,7 @@ def get_history_bulk_interval(ctx: Context, req: dict[str, Any]) -> dict[str, An
             for m in ctx.store.get_metric_history(run_id, key)
             if start is None or start <= m.step <= end  # type: ignore[operator]
         ]
-        keep = sample_steps(sorted({m.step for m in history}), max_results)
-        for m in history:
-            if m.step in keep:
-                out.append(replace(m, run_id=run_id).to_dict())
+        out.extend(replace(m, run_id=run_id).to_dict() for m in sample_points(history, max_results))
     return omit_empty({"metrics": out})
 
 
