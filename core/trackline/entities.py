@@ -505,7 +505,9 @@ class FileInfo:
     file_size: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none({"path": self.path, "is_dir": self.is_dir, "file_size": self.file_size})
+        # An empty file's size is left out, as MLflow's protobuf conversion does.
+        size = self.file_size or None
+        return _drop_none({"path": self.path, "is_dir": self.is_dir, "file_size": size})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileInfo:

@@ -373,3 +373,37 @@ def test_successful_answers_have_mlflows_fields(servers, name):
     ours = _request(*servers["trackline"], SUCCESSES[name])
     assert (ours.status_code, theirs.status_code) == (200, 200), ours.text + theirs.text
     assert _fields(ours.json()) == _fields(theirs.json())
+
+
+def test_ajax_bulk_history_caps_the_whole_answer_as_mlflow(servers):
+    answers = {}
+    for server, (url, names) in servers.items():
+        response = requests.get(
+            f"{url}/ajax-api/2.0/mlflow/metrics/get-history-bulk",
+            params={"run_id": [names["{R}"], names["{S}"]], "metric_key": "m", "max_results": 1},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        answers[server] = [(m["step"], m["value"]) for m in response.json()["metrics"]]
+    assert answers["trackline"] == answers["mlflow"] == [(1, 0.5)]
+
+
+def test_an_empty_file_is_listed_without_a_size_as_by_mlflow(servers):
+    answers = {}
+    for server, (url, names) in servers.items():
+        run_id = names["{S}"]
+        root = f"{url}/api/2.0/mlflow-artifacts/artifacts/{names['{E}']}/{run_id}/artifacts"
+        assert requests.put(f"{root}/empty.txt", data=b"", timeout=30).ok
+        assert requests.put(f"{root}/full.txt", data=b"abc", timeout=30).ok
+        listed = requests.get(
+            f"{url}{API}/artifacts/list", params={"run_id": run_id}, timeout=30
+        ).json()
+        answers[server] = sorted(listed["files"], key=lambda f: f["path"])
+    assert (
+        answers["trackline"]
+        == answers["mlflow"]
+        == [
+            {"path": "empty.txt", "is_dir": False},
+            {"path": "full.txt", "is_dir": False, "file_size": 3},
+        ]
+    )

@@ -188,7 +188,8 @@ class HttpArtifactRepository(ArtifactRepository):
             name = posixpath.basename(str(entry["path"]).rstrip("/"))
             child = validate_artifact_path(posixpath.join(path, name) if path else name)
             is_dir = bool(entry.get("is_dir", False))
-            size = None if is_dir or entry.get("file_size") is None else int(entry["file_size"])
+            # A file without a size is empty: servers (MLflow's too) leave out a size of 0.
+            size = None if is_dir else int(entry.get("file_size") or 0)
             infos.append(FileInfo(child, is_dir, size))
         return sorted(infos, key=lambda info: info.path)
 

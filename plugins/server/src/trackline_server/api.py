@@ -343,9 +343,12 @@ def _invalid(message: str) -> TracklineException:
 
 def _check_run_ids(run_ids: list[str], rpc: str) -> None:
     if len(run_ids) > BULK_MAX_RUNS:
+        # MLflow words the same limit differently for its two bulk routes.
+        limit = (
+            "cannot specify more than" if rpc == "GetMetricHistoryBulk" else "must specify at most"
+        )
         raise _invalid(
-            f"{rpc} request must specify at most {BULK_MAX_RUNS} run_ids. "
-            f"Received {len(run_ids)} run_ids."
+            f"{rpc} request {limit} {BULK_MAX_RUNS} run_ids. Received {len(run_ids)} run_ids."
         )
 
 
@@ -392,7 +395,10 @@ def get_history_bulk_interval(ctx: Context, req: dict[str, Any]) -> dict[str, An
     if (start is None) != (end is None):
         raise _invalid("If either start step or end step are specified, both must be specified.")
     if start is not None and end is not None and start > end:
-        raise _invalid("end_step must be greater than or equal to start_step.")
+        raise _invalid(
+            "end_step must be greater than start_step. "
+            f"Found start_step={start} and end_step={end}."
+        )
     out: list[dict[str, Any]] = []
     for run_id in run_ids:
         history = [
@@ -410,12 +416,20 @@ def get_history_bulk(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     max_results = min(req.get("max_results", BULK_MAX_RESULTS), BULK_MAX_RESULTS)
     if max_results <= 0:
         raise _invalid(f"max_results must be positive. Got {max_results}.")
+    # As MLflow's SQL store: runs in id order, each history by (timestamp, step, value), and
+    # max_results for the whole answer, not per run.
     out: list[dict[str, Any]] = []
-    for run_id in run_ids:
-        history = ctx.store.get_metric_history(run_id, key)
-        out.extend(_with_run_id(m, run_id) for m in history[:max_results])
+    for run_id in sorted(set(run_ids)):
+        history = sorted(ctx.store.get_metric_history(run_id, key), key=_bulk_order)
+        out.extend(_with_run_id(m, run_id) for m in history[: max_results - len(out)])
+        if len(out) >= max_results:
+            break
     # This UI endpoint writes doubles as bare JSON numbers (NaN included), as MLflow does.
     return {"metrics": out}
+
+
+def _bulk_order(metric: Metric) -> tuple[int, int, float]:
+    return (metric.timestamp, metric.step, 0.0 if math.isnan(metric.value) else metric.value)
 
 
 # -- run artifacts -------------------------------------------------------------------------------

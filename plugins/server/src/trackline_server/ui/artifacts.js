@@ -103,7 +103,7 @@ function Preview({ runId, file }) {
   const url = artifactUrl(runId, file.path);
   return html`<div class="preview" data-status=${state.status} data-previewer=${state.previewer?.name || ""}>
     <div class="row" style="margin-bottom:8px"><strong class="mono" style="overflow-wrap:anywhere">${file.path}</strong>
-      <span class="muted">${fmtBytes(file.file_size)}</span><span class="spacer"></span>
+      <span class="muted">${fmtBytes(file.file_size || 0)}</span><span class="spacer"></span>
       ${state.previewer ? html`<span class="muted">${state.previewer.name} preview</span>` : null}
       <a href=${url} download=${file.path.split("/").pop()}><button tabindex="-1">Download</button></a></div>
     ${state.status === "loading" ? html`<p class="muted">Loading preview…</p>` : null}
