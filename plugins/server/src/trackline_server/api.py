@@ -367,8 +367,7 @@ def sample_points(history: list[Metric], max_results: int) -> list[Metric]:
         return ordered
     size, larger = divmod(count, max_results)
     sample = [ordered[bucket * size + min(bucket, larger)] for bucket in range(max_results)]
-    if sample[-1] is not ordered[-1]:
-        sample[-1] = ordered[-1]
+    sample[-1] = ordered[-1]
     return sample
 
 

@@ -158,15 +158,19 @@ def _experiment_int_id(experiment_id: object) -> int | None:
     """SQL experiment ids are integers. Text that is not one is INVALID_PARAMETER_VALUE, with
     the message of MLflow's SQL store; an integer no row can hold (negative, over 32 bits)
     names no experiment (None)."""
+    if isinstance(experiment_id, bool):
+        raise _invalid_experiment_id(experiment_id)
     try:
-        if isinstance(experiment_id, bool):
-            raise TypeError
         value = int(experiment_id)  # type: ignore[call-overload]  # " 7" is 7, as in MLflow
     except (TypeError, ValueError):
-        raise TracklineException.invalid_parameter_value(
-            f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."
-        ) from None
+        raise _invalid_experiment_id(experiment_id) from None
     return value if 0 <= value < 2**31 else None
+
+
+def _invalid_experiment_id(experiment_id: object) -> TracklineException:
+    return TracklineException.invalid_parameter_value(
+        f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."
+    )
 
 
 def _resolve_artifact_root(default_artifact_root: str | None) -> str:
